@@ -1,0 +1,347 @@
+"""What each saver method does to the database, written once for every driver.
+
+Each operation is a generator: it yields the statements it needs (one, or a tuple
+to send together) and receives their results, so the same code runs on sync and
+async connections to PostgreSQL and on SQLite. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    PendingWrite,
+)
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+from stateward import errors
+from stateward.core.heads import Expectation, ThreadKey
+from stateward.statements import DuplicateKeyError, Json, Op, Row, Statement
+
+
+_CHECKPOINT_BODY_EXCLUDED = ("channel_values", "channel_versions")
+
+
+def checkpoint_config(key: ThreadKey, checkpoint_id: str) -> RunnableConfig:
+    """The config that names one checkpoint."""
+    return _config(key[0], key[1], checkpoint_id)
+
+
+def _config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> RunnableConfig:
+    return {
+        "configurable": {
+            "thread_id": thread_id,
+            "checkpoint_ns": checkpoint_ns,
+            "checkpoint_id": checkpoint_id,
+        }
+    }
+
+
+def _from_json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _strip_nul(value: Any) -> Any:
+    """JSON columns cannot hold U+0000; LangGraph strips it from metadata too."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_strip_nul(k): _strip_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strip_nul(v) for v in value]
+    return value
+
+
+# -- reads -------------------------------------------------------------------------
+
+
+def get_tuple(
+    serde: SerializerProtocol, key: ThreadKey, checkpoint_id: str | None
+) -> Op[CheckpointTuple | None]:
+    """The checkpoint asked for (the newest when ``checkpoint_id`` is None)."""
+    thread_id, checkpoint_ns = key
+    params = {"thread_id": thread_id, "checkpoint_ns": checkpoint_ns}
+    if checkpoint_id is None:
+        row = yield Statement("get_latest_checkpoint", params, fetch="one")
+    else:
+        params["checkpoint_id"] = checkpoint_id
+        row = yield Statement("get_checkpoint", params, fetch="one")
+    if row is None:
+        return None
+    tuples = yield from _hydrate(serde, [row])
+    return tuples[0]
+
+
+def list_tuples(
+    serde: SerializerProtocol,
+    config: RunnableConfig | None,
+    *,
+    filter: Mapping[str, Any] | None,  # noqa: A002 - LangGraph's parameter name
+    before: RunnableConfig | None,
+    limit: int | None,
+) -> Op[list[CheckpointTuple]]:
+    """Checkpoints matching ``config`` and ``filter``, newest first."""
+    configurable = (config or {}).get("configurable", {})
+    before_id = (before or {}).get("configurable", {}).get("checkpoint_id")
+    params = {
+        "thread_id": configurable.get("thread_id"),
+        "checkpoint_ns": configurable.get("checkpoint_ns"),
+        "checkpoint_id": configurable.get("checkpoint_id"),
+        "before": before_id,
+        "filter": Json(_strip_nul(dict(filter))) if filter else None,
+        "limit": limit,
+    }
+    rows = yield Statement("list_checkpoints", params, fetch="all")
+    if not rows:
+        return []
+    return (yield from _hydrate(serde, rows))
+
+
+def _hydrate(serde: SerializerProtocol, rows: Sequence[Row]) -> Op[list[CheckpointTuple]]:
+    """Load the values and pending writes of checkpoint rows in one round trip."""
+    bodies = []
+    blob_keys: list[list[str]] = []
+    write_keys: list[list[str]] = []
+    for thread_id, ns, checkpoint_id, _, ctype, cbody, versions, _ in rows:
+        body = serde.loads_typed((ctype, cbody))
+        body["channel_versions"] = _from_json(versions)
+        bodies.append(body)
+        blob_keys.extend(
+            [thread_id, ns, ch, str(v)] for ch, v in body["channel_versions"].items()
+        )
+        write_keys.append([thread_id, ns, checkpoint_id])
+    blob_rows, write_rows = yield (
+        Statement("get_blobs", {"keys": Json(blob_keys)}, fetch="all"),
+        Statement("get_writes", {"keys": Json(write_keys)}, fetch="all"),
+    )
+    values = _group_values(serde, blob_rows)
+    writes = _group_writes(serde, write_rows)
+    return [
+        _tuple(row, body, values, writes) for row, body in zip(rows, bodies, strict=True)
+    ]
+
+
+def _group_values(
+    serde: SerializerProtocol, blob_rows: Iterable[Row]
+) -> dict[tuple[str, str, str, str], Any]:
+    return {
+        (t, ns, ch, version): serde.loads_typed((type_, blob))
+        for t, ns, ch, version, type_, blob in blob_rows
+        if type_ != "empty"
+    }
+
+
+def _group_writes(
+    serde: SerializerProtocol, write_rows: Iterable[Row]
+) -> dict[tuple[str, str, str], list[PendingWrite]]:
+    grouped: dict[tuple[str, str, str], list[PendingWrite]] = {}
+    for t, ns, checkpoint_id, task_id, channel, type_, blob in write_rows:
+        value = serde.loads_typed((type_, blob))
+        grouped.setdefault((t, ns, checkpoint_id), []).append((task_id, channel, value))
+    return grouped
+
+
+def _tuple(
+    row: Row,
+    body: dict[str, Any],
+    values: Mapping[tuple[str, str, str, str], Any],
+    writes: Mapping[tuple[str, str, str], list[PendingWrite]],
+) -> CheckpointTuple:
+    thread_id, ns, checkpoint_id, parent_id, _, _, _, metadata = row
+    channel_values = {}
+    for ch, version in body["channel_versions"].items():
+        value_key = (thread_id, ns, ch, str(version))
+        if value_key in values:
+            channel_values[ch] = values[value_key]
+    body["channel_values"] = channel_values
+    return CheckpointTuple(
+        config=_config(thread_id, ns, checkpoint_id),
+        checkpoint=body,  # type: ignore[arg-type]  # rebuilt Checkpoint dict
+        metadata=_from_json(metadata),
+        parent_config=_config(thread_id, ns, parent_id) if parent_id else None,
+        pending_writes=writes.get((thread_id, ns, checkpoint_id), []),
+    )
+
+
+# -- writes ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointRows:
+    """A checkpoint serialised for storage (computed once, reused by retries)."""
+
+    key: ThreadKey
+    checkpoint_id: str
+    parent_id: str | None
+    checkpoint: Mapping[str, Any]
+    blobs: list[Mapping[str, Any]]
+
+
+def checkpoint_rows(
+    serde: SerializerProtocol,
+    key: ThreadKey,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    new_versions: ChannelVersions,
+    parent_id: str | None,
+) -> CheckpointRows:
+    """Serialise a checkpoint: its body, its metadata, and the values that changed."""
+    thread_id, ns = key
+    body = {k: v for k, v in checkpoint.items() if k not in _CHECKPOINT_BODY_EXCLUDED}
+    ctype, cbody = serde.dumps_typed(body)
+    values = checkpoint["channel_values"]
+    blobs = []
+    for channel, version in new_versions.items():
+        type_, blob = (
+            serde.dumps_typed(values[channel]) if channel in values else ("empty", None)
+        )
+        blobs.append(
+            {
+                "thread_id": thread_id,
+                "checkpoint_ns": ns,
+                "channel": channel,
+                "version": str(version),
+                "type": type_,
+                "blob": blob,
+            }
+        )
+    run_id = metadata.get("run_id")
+    row = {
+        "thread_id": thread_id,
+        "checkpoint_ns": ns,
+        "checkpoint_id": checkpoint["id"],
+        "parent_checkpoint_id": parent_id,
+        "run_id": str(run_id) if run_id is not None else None,
+        "checkpoint_type": ctype,
+        "checkpoint": cbody,
+        "channel_versions": Json(dict(checkpoint["channel_versions"])),
+        "metadata": Json(_strip_nul(dict(metadata))),
+    }
+    return CheckpointRows(key, checkpoint["id"], parent_id, row, blobs)
+
+
+def put(rows: CheckpointRows, expect: Expectation) -> Op[None]:
+    """Write a checkpoint and move the head, if the head is one the writer expects."""
+    thread_id, ns = rows.key
+    head_params = {
+        "thread_id": thread_id,
+        "checkpoint_ns": ns,
+        "checkpoint_id": rows.checkpoint_id,
+    }
+    head_row = yield Statement("lock_head", head_params, fetch="one")
+    head = head_row[0] if head_row else None
+    if not expect.allows(head):
+        raise errors.ConflictError(
+            thread_id=thread_id,
+            checkpoint_ns=ns,
+            built_on=rows.parent_id,
+            current_head=head,
+        )
+    batch = [Statement("insert_blob", many=rows.blobs)] if rows.blobs else []
+    batch.append(Statement("upsert_checkpoint", rows.checkpoint))
+    batch.append(Statement("advance_head" if head_row else "insert_head", head_params))
+    try:
+        yield tuple(batch)
+    except DuplicateKeyError:
+        # Another writer created this thread's head between our read and our insert.
+        raise errors.ConflictError(
+            thread_id=thread_id,
+            checkpoint_ns=ns,
+            built_on=rows.parent_id,
+            current_head=None,
+            reason="another writer started this thread at the same moment",
+        ) from None
+
+
+def put_writes(
+    serde: SerializerProtocol,
+    key: ThreadKey,
+    checkpoint_id: str,
+    writes: Sequence[tuple[str, Any]],
+    task_id: str,
+    task_path: str,
+) -> Op[None]:
+    """Store a task's pending writes; replaying the same (task, index) changes nothing."""
+    thread_id, ns = key
+    rows = []
+    for idx, (channel, value) in enumerate(writes):
+        type_, blob = serde.dumps_typed(value)
+        rows.append(
+            {
+                "thread_id": thread_id,
+                "checkpoint_ns": ns,
+                "checkpoint_id": checkpoint_id,
+                "task_id": task_id,
+                "idx": WRITES_IDX_MAP.get(channel, idx),
+                "channel": channel,
+                "type": type_,
+                "blob": blob,
+                "task_path": task_path,
+            }
+        )
+    if not rows:
+        return
+    # Special writes (errors, interrupts) replace an earlier one; ordinary ones are
+    # written once, so a replayed task cannot change what was recorded.
+    special = all(channel in WRITES_IDX_MAP for channel, _ in writes)
+    yield Statement("upsert_write" if special else "insert_write", many=rows)
+
+
+def delete_threads(thread_ids: Sequence[str]) -> Op[None]:
+    """Remove every checkpoint, value, write and head of the threads."""
+    params = {"thread_ids": list(thread_ids)}
+    yield (
+        Statement("delete_thread_writes", params),
+        Statement("delete_thread_blobs", params),
+        Statement("delete_thread_checkpoints", params),
+        Statement("delete_thread_heads", params),
+    )
+
+
+def delete_for_runs(run_ids: Sequence[str]) -> Op[None]:
+    """Remove the checkpoints (and their writes) that the runs wrote."""
+    params = {"run_ids": list(run_ids)}
+    yield Statement("delete_run_writes", params)
+    deleted = yield Statement("delete_run_checkpoints", params, fetch="all")
+    threads = {"thread_ids": sorted({row[0] for row in deleted})}
+    if threads["thread_ids"]:
+        yield (Statement("reset_heads", threads), Statement("drop_empty_heads", threads))
+
+
+def copy_thread(source: str, target: str) -> Op[None]:
+    """Copy a thread's whole history, values, writes and heads to another id."""
+    params = {"source": source, "target": target}
+    yield (
+        Statement("copy_blobs", params),
+        Statement("copy_checkpoints", params),
+        Statement("copy_writes", params),
+        Statement("copy_heads", params),
+    )
+
+
+def prune(thread_ids: Sequence[str], strategy: str) -> Op[None]:
+    """Keep only the newest checkpoint of each namespace, or delete the threads."""
+    if strategy == "delete":
+        yield from delete_threads(thread_ids)
+        return
+    if strategy != "keep_latest":
+        raise errors.InvalidInputError(
+            f"unknown prune strategy {strategy!r}; use 'keep_latest' or 'delete'"
+        )
+    params = {"thread_ids": list(thread_ids)}
+    # Holding the heads keeps writers of these threads out until the prune commits.
+    yield Statement("lock_thread_heads", params, fetch="all")
+    yield (
+        Statement("prune_writes", params),
+        Statement("prune_checkpoints", params),
+        Statement("prune_blobs", params),
+    )

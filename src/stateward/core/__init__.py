@@ -1,0 +1,1 @@
+"""Pure logic: no database, network, clock or environment access happens here."""

@@ -1,0 +1,48 @@
+"""How long storage operations are retried before the caller is told it is down."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import tenacity
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StorageRetry:
+    """Bounded retries for transient storage failures.
+
+    Every saver operation is idempotent, so re-running one after a lost connection
+    or a restarted database is safe. The defaults ride out a PostgreSQL restart of a
+    few seconds.
+
+    Attributes:
+        attempts: tries in total, the first included.
+        initial_wait: seconds before the first retry; doubles up to ``max_wait``.
+        max_wait: the longest pause between two tries, in seconds.
+        deadline: give up after this many seconds, whatever ``attempts`` says.
+    """
+
+    attempts: int = 8
+    initial_wait: float = 0.05
+    max_wait: float = 2.0
+    deadline: float = 30.0
+
+    def tenacity_kwargs(
+        self, is_transient: Callable[[BaseException], bool]
+    ) -> dict[str, Any]:
+        """Arguments for ``tenacity.Retrying``/``AsyncRetrying``, retrying what
+        ``is_transient`` accepts."""
+        return {
+            "retry": tenacity.retry_if_exception(is_transient),
+            "stop": tenacity.stop_after_attempt(self.attempts)
+            | tenacity.stop_after_delay(self.deadline),
+            "wait": tenacity.wait_random_exponential(
+                multiplier=self.initial_wait, max=self.max_wait
+            ),
+            "reraise": False,
+        }
+
+
+NO_RETRY = StorageRetry(attempts=1)

@@ -1,0 +1,63 @@
+"""Every error Stateward raises on purpose.
+
+::
+
+    StatewardError
+    ├── ConflictError            a writer built on state another writer has since changed
+    ├── StorageUnavailableError  the database stayed unreachable through every retry
+    ├── SerializationError       a value cannot be stored, or a stored value cannot be read
+    ├── MigrationError           the schema cannot be brought to the expected version
+    └── InvalidInputError        a caller passed something that cannot be right
+
+Driver errors are translated at the adapter boundary (``raise ... from exc``), so callers
+only ever catch these.
+"""
+
+from __future__ import annotations
+
+
+class StatewardError(Exception):
+    """Root of every error Stateward raises on purpose."""
+
+
+class ConflictError(StatewardError):
+    """A write built on a checkpoint that is no longer the head of its thread.
+
+    Nothing was written. The caller should re-read the thread and retry its turn.
+    """
+
+    def __init__(
+        self,
+        *,
+        thread_id: str,
+        checkpoint_ns: str,
+        built_on: str | None,
+        current_head: str | None,
+        reason: str | None = None,
+    ) -> None:
+        self.thread_id = thread_id
+        self.checkpoint_ns = checkpoint_ns
+        self.built_on = built_on
+        self.current_head = current_head
+        detail = reason or f"the head is now {current_head!r}"
+        super().__init__(
+            f"conflict on thread {thread_id!r} namespace {checkpoint_ns!r}: "
+            f"the write built on checkpoint {built_on!r}, but {detail}; "
+            "nothing was written: read the thread again and retry"
+        )
+
+
+class StorageUnavailableError(StatewardError):
+    """The database could not be reached, even after the configured retries."""
+
+
+class SerializationError(StatewardError):
+    """A value cannot be serialised for storage, or a stored value cannot be loaded."""
+
+
+class MigrationError(StatewardError):
+    """The database schema cannot be brought to the version this code expects."""
+
+
+class InvalidInputError(StatewardError, ValueError):
+    """A caller passed an argument that cannot be right (a bad config, an unknown option)."""

@@ -1,0 +1,214 @@
+-- Named queries for PostgreSQL; loaded by stateward.checkpoint._sql.
+-- Every query takes named parameters; none is ever built from strings.
+
+-- name: lock_head
+SELECT checkpoint_id FROM stateward_heads
+WHERE thread_id = %(thread_id)s AND checkpoint_ns = %(checkpoint_ns)s
+FOR UPDATE;
+
+-- name: insert_head
+INSERT INTO stateward_heads (thread_id, checkpoint_ns, checkpoint_id)
+VALUES (%(thread_id)s, %(checkpoint_ns)s, %(checkpoint_id)s);
+
+-- name: advance_head
+UPDATE stateward_heads SET checkpoint_id = GREATEST(checkpoint_id, %(checkpoint_id)s)
+WHERE thread_id = %(thread_id)s AND checkpoint_ns = %(checkpoint_ns)s;
+
+-- name: insert_blob
+INSERT INTO stateward_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
+VALUES (%(thread_id)s, %(checkpoint_ns)s, %(channel)s, %(version)s, %(type)s, %(blob)s)
+ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING;
+
+-- name: upsert_checkpoint
+INSERT INTO stateward_checkpoints (
+    thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id,
+    checkpoint_type, checkpoint, channel_versions, metadata)
+VALUES (
+    %(thread_id)s, %(checkpoint_ns)s, %(checkpoint_id)s, %(parent_checkpoint_id)s,
+    %(run_id)s, %(checkpoint_type)s, %(checkpoint)s, %(channel_versions)s, %(metadata)s)
+ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET
+    checkpoint_type = EXCLUDED.checkpoint_type,
+    checkpoint = EXCLUDED.checkpoint,
+    channel_versions = EXCLUDED.channel_versions,
+    metadata = EXCLUDED.metadata,
+    run_id = EXCLUDED.run_id;
+
+-- name: insert_write
+INSERT INTO stateward_writes (
+    thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob, task_path)
+VALUES (
+    %(thread_id)s, %(checkpoint_ns)s, %(checkpoint_id)s, %(task_id)s, %(idx)s,
+    %(channel)s, %(type)s, %(blob)s, %(task_path)s)
+ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO NOTHING;
+
+-- name: upsert_write
+INSERT INTO stateward_writes (
+    thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob, task_path)
+VALUES (
+    %(thread_id)s, %(checkpoint_ns)s, %(checkpoint_id)s, %(task_id)s, %(idx)s,
+    %(channel)s, %(type)s, %(blob)s, %(task_path)s)
+ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO UPDATE SET
+    channel = EXCLUDED.channel, type = EXCLUDED.type, blob = EXCLUDED.blob,
+    task_path = EXCLUDED.task_path;
+
+-- name: get_checkpoint
+SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id,
+       checkpoint_type, checkpoint, channel_versions, metadata
+FROM stateward_checkpoints
+WHERE thread_id = %(thread_id)s AND checkpoint_ns = %(checkpoint_ns)s
+  AND checkpoint_id = %(checkpoint_id)s;
+
+-- name: get_latest_checkpoint
+SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id,
+       checkpoint_type, checkpoint, channel_versions, metadata
+FROM stateward_checkpoints
+WHERE thread_id = %(thread_id)s AND checkpoint_ns = %(checkpoint_ns)s
+ORDER BY checkpoint_id DESC
+LIMIT 1;
+
+-- name: list_checkpoints
+SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id,
+       checkpoint_type, checkpoint, channel_versions, metadata
+FROM stateward_checkpoints
+WHERE (%(thread_id)s::text IS NULL OR thread_id = %(thread_id)s)
+  AND (%(checkpoint_ns)s::text IS NULL OR checkpoint_ns = %(checkpoint_ns)s)
+  AND (%(checkpoint_id)s::text IS NULL OR checkpoint_id = %(checkpoint_id)s)
+  AND (%(before)s::text IS NULL OR checkpoint_id < %(before)s)
+  AND (%(filter)s::jsonb IS NULL OR metadata @> %(filter)s::jsonb)
+ORDER BY checkpoint_id DESC
+LIMIT %(limit)s;
+
+-- name: get_blobs
+-- The values of the given (thread, namespace, channel, version) keys.
+-- %(keys)s is a JSON array of [thread_id, checkpoint_ns, channel, version].
+SELECT b.thread_id, b.checkpoint_ns, b.channel, b.version, b.type, b.blob
+FROM jsonb_array_elements(%(keys)s) AS k
+JOIN stateward_blobs b
+  ON b.thread_id = k.value ->> 0 AND b.checkpoint_ns = k.value ->> 1
+ AND b.channel = k.value ->> 2 AND b.version = k.value ->> 3;
+
+-- name: get_writes
+-- %(keys)s is a JSON array of [thread_id, checkpoint_ns, checkpoint_id].
+-- The pending writes of the given checkpoints, in the order LangGraph applies them.
+SELECT w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.channel, w.type,
+       w.blob
+FROM jsonb_array_elements(%(keys)s) AS k
+JOIN stateward_writes w
+  ON w.thread_id = k.value ->> 0 AND w.checkpoint_ns = k.value ->> 1
+ AND w.checkpoint_id = k.value ->> 2
+ORDER BY w.task_path, w.task_id, w.idx;
+
+-- name: delete_thread_checkpoints
+DELETE FROM stateward_checkpoints WHERE thread_id = ANY(%(thread_ids)s);
+
+-- name: delete_thread_blobs
+DELETE FROM stateward_blobs WHERE thread_id = ANY(%(thread_ids)s);
+
+-- name: delete_thread_writes
+DELETE FROM stateward_writes WHERE thread_id = ANY(%(thread_ids)s);
+
+-- name: delete_thread_heads
+DELETE FROM stateward_heads WHERE thread_id = ANY(%(thread_ids)s);
+
+-- name: lock_thread_heads
+SELECT thread_id, checkpoint_ns, checkpoint_id FROM stateward_heads
+WHERE thread_id = ANY(%(thread_ids)s)
+ORDER BY thread_id, checkpoint_ns
+FOR UPDATE;
+
+-- name: delete_run_writes
+DELETE FROM stateward_writes w
+USING stateward_checkpoints c
+WHERE c.run_id = ANY(%(run_ids)s)
+  AND w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns
+  AND w.checkpoint_id = c.checkpoint_id;
+
+-- name: delete_run_checkpoints
+DELETE FROM stateward_checkpoints WHERE run_id = ANY(%(run_ids)s)
+RETURNING thread_id;
+
+-- name: reset_heads
+-- Point each head of the given threads back at the newest checkpoint left.
+UPDATE stateward_heads h SET checkpoint_id = latest.checkpoint_id
+FROM (
+    SELECT thread_id, checkpoint_ns, max(checkpoint_id) AS checkpoint_id
+    FROM stateward_checkpoints WHERE thread_id = ANY(%(thread_ids)s)
+    GROUP BY thread_id, checkpoint_ns
+) AS latest
+WHERE h.thread_id = latest.thread_id AND h.checkpoint_ns = latest.checkpoint_ns;
+
+-- name: drop_empty_heads
+DELETE FROM stateward_heads h
+WHERE h.thread_id = ANY(%(thread_ids)s) AND NOT EXISTS (
+    SELECT 1 FROM stateward_checkpoints c
+    WHERE c.thread_id = h.thread_id AND c.checkpoint_ns = h.checkpoint_ns);
+
+-- name: copy_checkpoints
+INSERT INTO stateward_checkpoints (
+    thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id,
+    checkpoint_type, checkpoint, channel_versions, metadata, created_at)
+SELECT %(target)s, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id,
+       checkpoint_type, checkpoint, channel_versions, metadata, created_at
+FROM stateward_checkpoints WHERE thread_id = %(source)s
+ON CONFLICT DO NOTHING;
+
+-- name: copy_blobs
+INSERT INTO stateward_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
+SELECT %(target)s, checkpoint_ns, channel, version, type, blob
+FROM stateward_blobs WHERE thread_id = %(source)s
+ON CONFLICT DO NOTHING;
+
+-- name: copy_writes
+INSERT INTO stateward_writes (
+    thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob, task_path)
+SELECT %(target)s, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob,
+       task_path
+FROM stateward_writes WHERE thread_id = %(source)s
+ON CONFLICT DO NOTHING;
+
+-- name: copy_heads
+INSERT INTO stateward_heads (thread_id, checkpoint_ns, checkpoint_id)
+SELECT %(target)s, checkpoint_ns, checkpoint_id
+FROM stateward_heads WHERE thread_id = %(source)s
+ON CONFLICT (thread_id, checkpoint_ns) DO UPDATE
+SET checkpoint_id = GREATEST(stateward_heads.checkpoint_id, EXCLUDED.checkpoint_id);
+
+-- name: prune_writes
+-- Writes of every checkpoint that is not the newest of its namespace.
+DELETE FROM stateward_writes w
+WHERE w.thread_id = ANY(%(thread_ids)s) AND NOT EXISTS (
+    SELECT 1 FROM stateward_heads h
+    WHERE h.thread_id = w.thread_id AND h.checkpoint_ns = w.checkpoint_ns
+      AND h.checkpoint_id = w.checkpoint_id);
+
+-- name: prune_checkpoints
+DELETE FROM stateward_checkpoints c
+WHERE c.thread_id = ANY(%(thread_ids)s) AND NOT EXISTS (
+    SELECT 1 FROM stateward_heads h
+    WHERE h.thread_id = c.thread_id AND h.checkpoint_ns = c.checkpoint_ns
+      AND h.checkpoint_id = c.checkpoint_id);
+
+-- name: prune_blobs
+-- Values no remaining checkpoint refers to.
+DELETE FROM stateward_blobs b
+WHERE b.thread_id = ANY(%(thread_ids)s) AND NOT EXISTS (
+    SELECT 1 FROM stateward_checkpoints c
+    WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns
+      AND c.channel_versions ->> b.channel = b.version);
+
+-- name: migrate_lock
+-- Two processes migrating at once: the second waits here, then finds nothing to do.
+SELECT pg_advisory_xact_lock(7460282911);
+
+-- name: create_migrations_table
+CREATE TABLE IF NOT EXISTS stateward_migrations (
+    version integer PRIMARY KEY,
+    name text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- name: applied_migrations
+SELECT version FROM stateward_migrations ORDER BY version;
+
+-- name: record_migration
+INSERT INTO stateward_migrations (version, name) VALUES (%(version)s, %(name)s);
