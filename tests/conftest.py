@@ -7,6 +7,7 @@ PostgreSQL is the server at ``STATEWARD_TEST_POSTGRES`` (default: the local one 
 from __future__ import annotations
 
 import os
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +22,8 @@ ADMIN_DSN = os.environ.get(
 
 
 def dsn_for(database: str) -> str:
-    """The admin DSN pointed at another database."""
-    return psycopg.conninfo.make_conninfo(ADMIN_DSN, dbname=database)
+    """The admin URL pointed at another database."""
+    return urllib.parse.urlsplit(ADMIN_DSN)._replace(path=f"/{database}").geturl()
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +50,9 @@ def pg_dsn(pg_admin: psycopg.Connection[tuple[object, ...]]) -> Iterator[str]:
         yield dsn_for(name)
     finally:
         pg_admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)
+            )
         )
 
 

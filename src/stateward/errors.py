@@ -3,14 +3,14 @@
 ::
 
     StatewardError
-    ├── ConflictError            a writer built on state another writer has since changed
+    ├── ConflictError            built on state that another writer has since changed
     ├── StorageUnavailableError  the database stayed unreachable through every retry
-    ├── SerializationError       a value cannot be stored, or a stored value cannot be read
-    ├── MigrationError           the schema cannot be brought to the expected version
+    ├── SerializationError       a value cannot be stored, or a stored one read
+    ├── MigrationError           the schema cannot reach the expected version
     └── InvalidInputError        a caller passed something that cannot be right
 
-Driver errors are translated at the adapter boundary (``raise ... from exc``), so callers
-only ever catch these.
+Driver errors are translated at the adapter boundary (``raise ... from exc``), so
+callers only ever catch these.
 """
 
 from __future__ import annotations
@@ -60,4 +60,4 @@ class MigrationError(StatewardError):
 
 
 class InvalidInputError(StatewardError, ValueError):
-    """A caller passed an argument that cannot be right (a bad config, an unknown option)."""
+    """A caller passed something that cannot be right (a bad config or option)."""

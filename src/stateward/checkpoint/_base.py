@@ -32,6 +32,7 @@ from stateward.core import heads
 from stateward.core.codec import SafeSerializer
 from stateward.migrations import apply as apply_migrations
 from stateward.sql import Dialect
+from stateward.statements import Op
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -42,7 +43,7 @@ Mode = Literal["read", "write", "migrate"]
 class Call(Generic[T, R]):
     """An operation to run (again, if retried) and how to turn its result into R."""
 
-    make_op: Callable[[], _ops.Op[T]]
+    make_op: Callable[[], Op[T]]
     mode: Mode
     finish: Callable[[T], R]
 
@@ -97,7 +98,7 @@ class StatewardSaver(BaseCheckpointSaver[str]):
     def _list_call(
         self,
         config: RunnableConfig | None,
-        filter: dict[str, Any] | None,  # noqa: A002 - LangGraph's parameter name
+        filter: dict[str, Any] | None,
         before: RunnableConfig | None,
         limit: int | None,
     ) -> Call[list[CheckpointTuple], list[CheckpointTuple]]:
@@ -122,9 +123,9 @@ class StatewardSaver(BaseCheckpointSaver[str]):
             self.serde,
             key,
             checkpoint,
-            get_serializable_checkpoint_metadata(config, metadata),
-            new_versions,
-            parent,
+            metadata=get_serializable_checkpoint_metadata(config, metadata),
+            new_versions=new_versions,
+            parent_id=parent,
         )
         expect = heads.expectation(key, parent=parent, new=checkpoint["id"])
 
@@ -144,10 +145,17 @@ class StatewardSaver(BaseCheckpointSaver[str]):
         key = _thread_key(config)
         checkpoint_id = get_checkpoint_id(config)
         if checkpoint_id is None:
-            raise errors.InvalidInputError("put_writes needs a config with a checkpoint_id")
+            raise errors.InvalidInputError(
+                "put_writes needs a config with a checkpoint_id"
+            )
         return Call(
             lambda: _ops.put_writes(
-                self.serde, key, checkpoint_id, writes, task_id, task_path
+                self.serde,
+                key,
+                checkpoint_id,
+                writes,
+                task_id=task_id,
+                task_path=task_path,
             ),
             "write",
             _identity,
@@ -156,8 +164,9 @@ class StatewardSaver(BaseCheckpointSaver[str]):
     def _forgetting(self, thread_ids: Sequence[str]) -> Callable[[None], None]:
         def finish(_: None) -> None:
             views = heads.peek_views()
-            for thread_id in thread_ids if views is not None else ():
-                views.forget(str(thread_id))  # type: ignore[union-attr]  # checked above
+            if views is not None:
+                for thread_id in thread_ids:
+                    views.forget(thread_id)
 
         return finish
 
@@ -170,7 +179,9 @@ class StatewardSaver(BaseCheckpointSaver[str]):
         return Call(lambda: _ops.delete_for_runs(ids), "write", _identity)
 
     def _copy_thread_call(self, source: str, target: str) -> Call[None, None]:
-        return Call(lambda: _ops.copy_thread(str(source), str(target)), "write", _identity)
+        return Call(
+            lambda: _ops.copy_thread(str(source), str(target)), "write", _identity
+        )
 
     def _prune_call(self, thread_ids: Sequence[str], strategy: str) -> Call[None, None]:
         ids = [str(t) for t in thread_ids]
@@ -185,11 +196,14 @@ class StatewardSaver(BaseCheckpointSaver[str]):
         self,
         config: RunnableConfig | None,
         *,
-        filter: dict[str, Any] | None = None,  # noqa: A002 - LangGraph's parameter name
+        filter: dict[str, Any] | None = None,
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
-        return iter(self._execute(self._list_call(config, filter, before, limit)))
+        found: list[CheckpointTuple] = self._execute(
+            self._list_call(config, filter, before, limit)
+        )
+        return iter(found)
 
     def put(
         self,
@@ -218,7 +232,9 @@ class StatewardSaver(BaseCheckpointSaver[str]):
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         self._execute(self._copy_thread_call(source_thread_id, target_thread_id))
 
-    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+    def prune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest"
+    ) -> None:
         self._execute(self._prune_call(thread_ids, strategy))
 
     # -- BaseCheckpointSaver, async ---------------------------------------------------
@@ -230,11 +246,13 @@ class StatewardSaver(BaseCheckpointSaver[str]):
         self,
         config: RunnableConfig | None,
         *,
-        filter: dict[str, Any] | None = None,  # noqa: A002 - LangGraph's parameter name
+        filter: dict[str, Any] | None = None,
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
-        for found in await self._aexecute(self._list_call(config, filter, before, limit)):
+        for found in await self._aexecute(
+            self._list_call(config, filter, before, limit)
+        ):
             yield found
 
     async def aput(
@@ -286,7 +304,7 @@ class StatewardSaver(BaseCheckpointSaver[str]):
     def with_allowlist(
         self, extra_allowlist: Collection[tuple[str, ...]]
     ) -> StatewardSaver:
-        """A saver that also loads the types LangGraph derived from the graph's state."""
+        """A saver that also loads the types LangGraph derived from the state."""
         if not isinstance(self.serde, SafeSerializer):
             return self
         clone = self.__class__.__new__(self.__class__)

@@ -27,7 +27,6 @@ from stateward import errors
 from stateward.core.heads import Expectation, ThreadKey
 from stateward.statements import DuplicateKeyError, Json, Op, Row, Statement
 
-
 _CHECKPOINT_BODY_EXCLUDED = ("channel_values", "channel_versions")
 
 
@@ -85,7 +84,7 @@ def list_tuples(
     serde: SerializerProtocol,
     config: RunnableConfig | None,
     *,
-    filter: Mapping[str, Any] | None,  # noqa: A002 - LangGraph's parameter name
+    filter: Mapping[str, Any] | None,
     before: RunnableConfig | None,
     limit: int | None,
 ) -> Op[list[CheckpointTuple]]:
@@ -106,7 +105,9 @@ def list_tuples(
     return (yield from _hydrate(serde, rows))
 
 
-def _hydrate(serde: SerializerProtocol, rows: Sequence[Row]) -> Op[list[CheckpointTuple]]:
+def _hydrate(
+    serde: SerializerProtocol, rows: Sequence[Row]
+) -> Op[list[CheckpointTuple]]:
     """Load the values and pending writes of checkpoint rows in one round trip."""
     bodies = []
     blob_keys: list[list[str]] = []
@@ -126,7 +127,8 @@ def _hydrate(serde: SerializerProtocol, rows: Sequence[Row]) -> Op[list[Checkpoi
     values = _group_values(serde, blob_rows)
     writes = _group_writes(serde, write_rows)
     return [
-        _tuple(row, body, values, writes) for row, body in zip(rows, bodies, strict=True)
+        _tuple(row, body, values, writes)
+        for row, body in zip(rows, bodies, strict=True)
     ]
 
 
@@ -183,13 +185,14 @@ class CheckpointRows:
     checkpoint_id: str
     parent_id: str | None
     checkpoint: Mapping[str, Any]
-    blobs: list[Mapping[str, Any]]
+    blobs: Sequence[Mapping[str, Any]]
 
 
 def checkpoint_rows(
     serde: SerializerProtocol,
     key: ThreadKey,
     checkpoint: Checkpoint,
+    *,
     metadata: CheckpointMetadata,
     new_versions: ChannelVersions,
     parent_id: str | None,
@@ -267,10 +270,11 @@ def put_writes(
     key: ThreadKey,
     checkpoint_id: str,
     writes: Sequence[tuple[str, Any]],
+    *,
     task_id: str,
     task_path: str,
 ) -> Op[None]:
-    """Store a task's pending writes; replaying the same (task, index) changes nothing."""
+    """Store a task's pending writes; replaying a (task, index) changes nothing."""
     thread_id, ns = key
     rows = []
     for idx, (channel, value) in enumerate(writes):
@@ -314,7 +318,10 @@ def delete_for_runs(run_ids: Sequence[str]) -> Op[None]:
     deleted = yield Statement("delete_run_checkpoints", params, fetch="all")
     threads = {"thread_ids": sorted({row[0] for row in deleted})}
     if threads["thread_ids"]:
-        yield (Statement("reset_heads", threads), Statement("drop_empty_heads", threads))
+        yield (
+            Statement("reset_heads", threads),
+            Statement("drop_empty_heads", threads),
+        )
 
 
 def copy_thread(source: str, target: str) -> Op[None]:

@@ -24,6 +24,8 @@ from psycopg.types.json import Jsonb
 
 from stateward import errors
 from stateward.checkpoint._drive import adrive, drive
+from stateward.core.retry import StorageRetry
+from stateward.sql import queries
 from stateward.statements import (
     DuplicateKeyError,
     Json,
@@ -32,8 +34,6 @@ from stateward.statements import (
     Script,
     Statement,
 )
-from stateward.core.retry import StorageRetry
-from stateward.sql import queries
 
 T = TypeVar("T")
 Mode = Literal["read", "write", "migrate"]
@@ -73,9 +73,9 @@ def _execute(conn: psycopg.Connection[Any], stmt: Statement) -> psycopg.Cursor[A
     # Our own row factory: a caller's connection may carry dict_row (LangGraph's).
     cur = conn.cursor(row_factory=tuple_row)
     if stmt.many is not None:
-        cur.executemany(sql, [_adapt(p) for p in stmt.many])  # type: ignore[arg-type]  # query text is from our .sql files
+        cur.executemany(sql, [_adapt(p) for p in stmt.many])
     else:
-        cur.execute(sql, _adapt(stmt.params))  # type: ignore[arg-type]  # likewise
+        cur.execute(sql, _adapt(stmt.params))
     return cur
 
 
@@ -85,15 +85,15 @@ async def _aexecute(
     sql = QUERIES[stmt.query]
     cur = conn.cursor(row_factory=tuple_row)
     if stmt.many is not None:
-        await cur.executemany(sql, [_adapt(p) for p in stmt.many])  # type: ignore[arg-type]  # query text is from our .sql files
+        await cur.executemany(sql, [_adapt(p) for p in stmt.many])
     else:
-        await cur.execute(sql, _adapt(stmt.params))  # type: ignore[arg-type]  # likewise
+        await cur.execute(sql, _adapt(stmt.params))
     return cur
 
 
 def _send_plain(conn: psycopg.Connection[Any], request: Request) -> Any:
     if isinstance(request, Script):
-        conn.execute(request.sql)  # type: ignore[arg-type]  # a migration file of ours
+        conn.execute(request.sql)
         return None
     assert not isinstance(request, tuple)  # noqa: S101 - migrations send one at a time
     return _fetch(request, _execute(conn, request))
@@ -101,10 +101,16 @@ def _send_plain(conn: psycopg.Connection[Any], request: Request) -> Any:
 
 async def _asend_plain(conn: psycopg.AsyncConnection[Any], request: Request) -> Any:
     if isinstance(request, Script):
-        await conn.execute(request.sql)  # type: ignore[arg-type]  # a migration file of ours
+        await conn.execute(request.sql)
         return None
     assert not isinstance(request, tuple)  # noqa: S101 - migrations send one at a time
     return await _afetch(request, await _aexecute(conn, request))
+
+
+def _batch(request: Request) -> tuple[Statement, ...]:
+    if isinstance(request, Script):
+        raise TypeError("scripts run only in migrate mode")
+    return request if isinstance(request, tuple) else (request,)
 
 
 def _stopped(state: tenacity.RetryCallState) -> errors.StorageUnavailableError:
@@ -130,7 +136,9 @@ class PostgresDriver:
 
     @staticmethod
     def _give_up(state: tenacity.RetryCallState) -> Any:
-        raise _stopped(state) from (state.outcome.exception() if state.outcome else None)
+        raise _stopped(state) from (
+            state.outcome.exception() if state.outcome else None
+        )
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
@@ -142,7 +150,8 @@ class PostgresDriver:
                 yield conn
 
     def run(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
-        return self._retrying(self._run_once, make_op, mode)  # type: ignore[no-any-return]  # tenacity is untyped here
+        result: T = self._retrying(self._run_once, make_op, mode)
+        return result
 
     def _run_once(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
         if mode == "migrate":  # scripts cannot run in pipeline mode
@@ -157,11 +166,13 @@ class PostgresDriver:
     def _send(
         conn: psycopg.Connection[Any], pipe: psycopg.Pipeline, request: Request
     ) -> Any:
-        batch = request if isinstance(request, tuple) else (request,)
+        batch = _batch(request)
         try:
             cursors = [_execute(conn, stmt) for stmt in batch]
             pipe.sync()  # one round trip for the batch; errors surface here
-            results = [_fetch(stmt, cur) for stmt, cur in zip(batch, cursors, strict=True)]
+            results = [
+                _fetch(stmt, cur) for stmt, cur in zip(batch, cursors, strict=True)
+            ]
         except psycopg.Error as exc:
             raise _translate(exc) from exc
         return results if isinstance(request, tuple) else results[0]
@@ -186,7 +197,8 @@ class AsyncPostgresDriver:
         self._conn = conn
         self._lock = asyncio.Lock()
         self._retrying = tenacity.AsyncRetrying(
-            **retry.tenacity_kwargs(is_transient), retry_error_callback=PostgresDriver._give_up
+            **retry.tenacity_kwargs(is_transient),
+            retry_error_callback=PostgresDriver._give_up,
         )
 
     @asynccontextmanager
@@ -199,27 +211,38 @@ class AsyncPostgresDriver:
                 yield conn
 
     async def run(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
-        return await self._retrying(self._run_once, make_op, mode)  # type: ignore[no-any-return]  # tenacity is untyped here
+        return await self._retrying(self._run_once, make_op, mode)
 
     async def _run_once(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
         if mode == "migrate":  # scripts cannot run in pipeline mode
             async with self.connection() as conn, conn.transaction():
-                return await adrive(make_op(), lambda request: _asend_plain(conn, request))
-        async with self.connection() as conn, conn.pipeline() as pipe, conn.transaction():
+                return await adrive(
+                    make_op(), lambda request: _asend_plain(conn, request)
+                )
+        async with (
+            self.connection() as conn,
+            conn.pipeline() as pipe,
+            conn.transaction(),
+        ):
             if mode == "read":
                 await conn.execute(SNAPSHOT)
-            return await adrive(make_op(), lambda request: self._send(conn, pipe, request))
+            return await adrive(
+                make_op(), lambda request: self._send(conn, pipe, request)
+            )
 
     @staticmethod
     async def _send(
-        conn: psycopg.AsyncConnection[Any], pipe: psycopg.AsyncPipeline, request: Request
+        conn: psycopg.AsyncConnection[Any],
+        pipe: psycopg.AsyncPipeline,
+        request: Request,
     ) -> Any:
-        batch = request if isinstance(request, tuple) else (request,)
+        batch = _batch(request)
         try:
             cursors = [await _aexecute(conn, stmt) for stmt in batch]
             await pipe.sync()  # one round trip for the batch; errors surface here
             results = [
-                await _afetch(stmt, cur) for stmt, cur in zip(batch, cursors, strict=True)
+                await _afetch(stmt, cur)
+                for stmt, cur in zip(batch, cursors, strict=True)
             ]
         except psycopg.Error as exc:
             raise _translate(exc) from exc

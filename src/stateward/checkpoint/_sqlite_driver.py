@@ -17,6 +17,8 @@ import tenacity
 
 from stateward import errors
 from stateward.checkpoint._drive import drive
+from stateward.core.retry import StorageRetry
+from stateward.sql import queries
 from stateward.statements import (
     DuplicateKeyError,
     Json,
@@ -25,8 +27,6 @@ from stateward.statements import (
     Script,
     Statement,
 )
-from stateward.core.retry import StorageRetry
-from stateward.sql import queries
 
 T = TypeVar("T")
 Mode = Literal["read", "write", "migrate"]
@@ -77,7 +77,9 @@ def split_script(sql: str) -> list[str]:
     if pending.strip() and not all(
         ln.strip().startswith("--") or not ln.strip() for ln in pending.splitlines()
     ):
-        raise ValueError(f"incomplete SQL statement at the end of a script: {pending!r}")
+        raise ValueError(
+            f"incomplete SQL statement at the end of a script: {pending!r}"
+        )
     return statements
 
 
@@ -89,7 +91,9 @@ def configure(conn: sqlite3.Connection, synchronous: Synchronous) -> None:
     conn.execute("PRAGMA foreign_keys=ON")
     # Not a parameter: PRAGMA takes no bound values, and the Literal type pins it.
     conn.execute(f"PRAGMA synchronous={synchronous}")
-    conn.create_function("stateward_json_contains", 2, _json_contains, deterministic=True)
+    conn.create_function(
+        "stateward_json_contains", 2, _json_contains, deterministic=True
+    )
 
 
 class SqliteDriver:
@@ -111,7 +115,8 @@ class SqliteDriver:
         ) from cause
 
     def run(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
-        return self._retrying(self._run_once, make_op, mode)  # type: ignore[no-any-return]  # tenacity is untyped here
+        result: T = self._retrying(self._run_once, make_op, mode)
+        return result
 
     def _run_once(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
         with self._lock:

@@ -1,4 +1,4 @@
-"""PostgreSQL savers: the production store, drop-in for LangGraph's of the same names."""
+"""PostgreSQL savers: the production store, drop-in for LangGraph's own."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import psycopg_pool
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from stateward import errors
-from stateward.checkpoint._base import Call, SyncDriverSaver, StatewardSaver
+from stateward.checkpoint._base import Call, StatewardSaver, SyncDriverSaver
 from stateward.checkpoint._postgres_driver import (
     CONNECTION_KWARGS,
     AsyncPostgresDriver,
@@ -61,7 +61,7 @@ class PostgresSaver(SyncDriverSaver):
         conn_string: str,
         *,
         pool_size: int = DEFAULT_POOL_SIZE,
-        pipeline: bool = False,  # noqa: ARG003 - LangGraph's flag; we always pipeline
+        pipeline: bool = False,
         **kwargs: Any,
     ) -> Iterator[PostgresSaver]:
         """A saver on a connection pool to ``conn_string``, closed on exit."""
@@ -109,7 +109,7 @@ class AsyncPostgresSaver(StatewardSaver):
         conn_string: str,
         *,
         pool_size: int = DEFAULT_POOL_SIZE,
-        pipeline: bool = False,  # noqa: ARG003 - LangGraph's flag; we always pipeline
+        pipeline: bool = False,
         **kwargs: Any,
     ) -> AsyncIterator[AsyncPostgresSaver]:
         """A saver on an async connection pool to ``conn_string``, closed on exit."""

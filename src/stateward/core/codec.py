@@ -50,7 +50,7 @@ TypeKey = tuple[str, str]
 def _default(obj: Any) -> Any:
     if isinstance(obj, int):  # only ints beyond 64 bits reach here
         return ormsgpack.Ext(EXT_BIG_INT, str(obj).encode())
-    return jsonplus._msgpack_default(obj)  # noqa: SLF001 - LangGraph's wire format
+    return jsonplus._msgpack_default(obj)
 
 
 def _type_key(entry: tuple[str, ...] | type) -> TypeKey:
@@ -86,7 +86,9 @@ class SafeSerializer(SerializerProtocol):
         if isinstance(obj, bytearray):
             return "bytearray", bytes(obj)
         try:
-            return "msgpack", ormsgpack.packb(obj, default=_default, option=_PACK_OPTIONS)
+            return "msgpack", ormsgpack.packb(
+                obj, default=_default, option=_PACK_OPTIONS
+            )
         except (ormsgpack.MsgpackEncodeError, TypeError) as exc:
             raise errors.SerializationError(
                 f"cannot serialise a value of type {type(obj).__name__}: {exc}"
@@ -149,7 +151,7 @@ class SafeSerializer(SerializerProtocol):
     def _construct(self, code: int, parts: list[Any]) -> Any:
         module, name, args = parts[0], parts[1], parts[2]
         if (module, name) == ("langgraph.types", "Send"):
-            return jsonplus._send_from_args(args)  # noqa: SLF001 - Send's own wire form
+            return jsonplus._send_from_args(args)
         cls = self._resolve(module, name)
         if code == jsonplus.EXT_CONSTRUCTOR_SINGLE_ARG:
             return cls(args)

@@ -48,7 +48,7 @@ UNKNOWN: Final = _Unknown()
 class ThreadView:
     """What one writer has seen of one thread's head."""
 
-    head: str | None | _Unknown = UNKNOWN
+    head: str | _Unknown | None = UNKNOWN
     explicit: OrderedDict[str, None] = field(default_factory=OrderedDict)
 
     def saw_explicit(self, checkpoint_id: str) -> None:
@@ -118,7 +118,7 @@ def peek_views() -> WriterViews | None:
 
 
 def record_read(key: ThreadKey, *, requested: str | None, found: str | None) -> None:
-    """Remember a read: of the latest checkpoint (``requested`` None) or of one by id."""
+    """Remember a read of the latest checkpoint (``requested`` None) or of one."""
     view = current_views().ensure(key)
     if requested is None:
         view.head = found

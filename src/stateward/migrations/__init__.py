@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 from stateward import errors
-from stateward.statements import Op, Script, Statement
 from stateward.sql import Dialect
+from stateward.statements import Op, Script, Statement
 
 _FILE = re.compile(r"^(\d{4})_(\w+)\.sql$")
 
@@ -35,9 +35,7 @@ def migrations(dialect: Dialect) -> tuple[Migration, ...]:
     for entry in resources.files(__package__).joinpath(dialect).iterdir():
         match = _FILE.match(entry.name)
         if match:
-            found.append(
-                Migration(int(match[1]), match[2], entry.read_text("utf-8"))
-            )
+            found.append(Migration(int(match[1]), match[2], entry.read_text("utf-8")))
     found.sort(key=lambda m: m.version)
     if [m.version for m in found] != list(range(1, len(found) + 1)):
         raise errors.MigrationError(f"{dialect} migrations are not numbered 1..N")
@@ -61,7 +59,8 @@ def apply(dialect: Dialect) -> Op[list[int]]:
         if migration.version not in applied:
             yield Script(migration.sql)
             yield Statement(
-                "record_migration", {"version": migration.version, "name": migration.name}
+                "record_migration",
+                {"version": migration.version, "name": migration.name},
             )
             done.append(migration.version)
     return done
