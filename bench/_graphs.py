@@ -54,17 +54,19 @@ def invoke_kwargs(has_saver: bool) -> dict[str, Any]:
     return {"durability": "sync"} if has_saver else {}
 
 
-def count_steps() -> tuple[int, int]:
-    """(super-steps, checkpoints written) by one invoke, measured on InMemorySaver.
+def count_steps() -> tuple[int, int, int]:
+    """(node steps, super-steps, checkpoints) of one invoke, measured on InMemorySaver.
 
-    A fresh thread's last checkpoint has ``metadata["step"] == n - 1`` after ``n``
-    node super-steps (the input checkpoint is step -1).
+    LangGraph runs a ``__start__`` super-step that writes the input to the channels
+    before the nodes' steps; each super-step and the input itself are checkpointed
+    (``metadata["step"]`` runs from -1 to the last super-step).
     """
     from langgraph.checkpoint.memory import InMemorySaver
 
     saver = InMemorySaver()
     cfg = config("count-steps")
-    build(saver).invoke(INPUT, cfg, durability="sync")
+    updates = list(
+        build(saver).stream(INPUT, cfg, stream_mode="updates", durability="sync")
+    )
     history = list(saver.list(cfg))
-    steps = int(history[0].metadata["step"]) + 1
-    return steps, len(history)
+    return len(updates), int(history[0].metadata["step"]) + 1, len(history)

@@ -17,7 +17,9 @@ class Concurrent:
     cpu_ms_per_invoke: float
 
 
-def sequential(open_saver: SyncOpener, invokes: int, warmup: int, thread_id: str) -> float:
+def sequential(
+    open_saver: SyncOpener, invokes: int, warmup: int, thread_id: str
+) -> float:
     """Seconds per invoke over ``invokes`` sync invokes, all on one thread."""
     with open_saver() as saver:
         graph = _graphs.build(saver)

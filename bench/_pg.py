@@ -24,3 +24,10 @@ def scratch_database(admin_dsn: str) -> Iterator[str]:
                     sql.Identifier(name)
                 )
             )
+
+
+def server_version(dsn: str) -> str:
+    """The server's version string, for the report header."""
+    with psycopg.connect(dsn, connect_timeout=5) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    return str(row[0]) if row else "unknown"

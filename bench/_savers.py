@@ -72,7 +72,9 @@ def _ours_pg(dsn: str) -> Iterator[Saver]:
 
 @asynccontextmanager
 async def _ours_apg(dsn: str) -> AsyncIterator[Saver]:
-    async with AsyncPostgresSaver.from_conn_string(dsn, pool_size=ASYNC_POOL_SIZE) as saver:
+    async with AsyncPostgresSaver.from_conn_string(
+        dsn, pool_size=ASYNC_POOL_SIZE
+    ) as saver:
         await saver.setup()
         yield saver
 
@@ -89,7 +91,11 @@ async def _lg_apg(dsn: str) -> AsyncIterator[Saver]:
     # As LangGraph's docs say: autocommit, no prepared statements, dict rows.
     kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
     async with AsyncConnectionPool(
-        dsn, min_size=ASYNC_POOL_SIZE, max_size=ASYNC_POOL_SIZE, kwargs=kwargs, open=False
+        dsn,
+        min_size=ASYNC_POOL_SIZE,
+        max_size=ASYNC_POOL_SIZE,
+        kwargs=kwargs,
+        open=False,
     ) as pool:
         saver = LgAsyncPostgresSaver(pool)  # type: ignore[arg-type]
         await saver.setup()
@@ -158,7 +164,9 @@ def contenders(dsn: str, tmp: Path) -> list[Contender]:
     return [
         Contender(NO_SAVER, lambda: _sync_value(_none), lambda: _async_value(_none)),
         Contender(
-            MEMORY, lambda: _sync_value(InMemorySaver), lambda: _async_value(InMemorySaver)
+            MEMORY,
+            lambda: _sync_value(InMemorySaver),
+            lambda: _async_value(InMemorySaver),
         ),
         Contender("pg-ours", lambda: _ours_pg(dsn), lambda: _ours_apg(dsn)),
         Contender("pg-langgraph", lambda: _lg_pg(dsn), lambda: _lg_apg(dsn)),

@@ -39,8 +39,13 @@ def sqlite_path(url: str) -> str:
     return url
 
 
+_CONNINFO_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)")
+
+
 def redact(url: str) -> str:
     """``url`` with any password replaced, safe to print or log."""
+    if _CONNINFO.match(url):
+        return _CONNINFO_PASSWORD.sub(r"\1***", url)
     scheme, sep, rest = url.partition("://")
     if not sep or "@" not in rest:
         return url

@@ -20,7 +20,8 @@ ORDER BY indexname
 PG_CONSTRAINTS = """
 SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
 FROM pg_constraint
-WHERE connamespace = 'public'::regnamespace AND conrelid::regclass::text LIKE 'stateward%'
+WHERE connamespace = 'public'::regnamespace
+  AND conrelid::regclass::text LIKE 'stateward%'
 ORDER BY 1, 2
 """
 
@@ -42,7 +43,7 @@ def sqlite_schema(path: str) -> str:
     """The CREATE statements of Stateward's SQLite schema."""
     with sqlite3.connect(path) as conn:
         rows = conn.execute(
-            "SELECT sql FROM sqlite_master WHERE name LIKE 'stateward%' AND sql IS NOT NULL"
-            " ORDER BY type, name"
+            "SELECT sql FROM sqlite_master"
+            " WHERE name LIKE 'stateward%' AND sql IS NOT NULL ORDER BY type, name"
         ).fetchall()
     return "\n".join(" ".join(sql.split()) for (sql,) in rows) + "\n"

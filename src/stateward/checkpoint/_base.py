@@ -36,7 +36,7 @@ from stateward.statements import Op
 
 T = TypeVar("T")
 R = TypeVar("R")
-Mode = Literal["read", "write", "migrate"]
+Mode = Literal["statement", "read", "write", "migrate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +65,9 @@ class StatewardSaver(BaseCheckpointSaver[str]):
     """Conflict-safe LangGraph checkpoint saver; see the concrete savers."""
 
     dialect: Dialect
+    one_statement: bool = False
+    """Whether reads and checkpoint writes each run as one statement (PostgreSQL),
+    rather than as short transactions of several (SQLite, where they cost nothing)."""
 
     def __init__(self, *, serde: SerializerProtocol | None = None) -> None:
         super().__init__(serde=serde or SafeSerializer())
@@ -93,7 +96,12 @@ class StatewardSaver(BaseCheckpointSaver[str]):
             heads.record_read(key, requested=requested, found=found_id)
             return found
 
-        return Call(lambda: _ops.get_tuple(self.serde, key, requested), "read", finish)
+        joined = self.one_statement
+        return Call(
+            lambda: _ops.get_tuple(self.serde, key, requested, joined=joined),
+            "statement" if joined else "read",
+            finish,
+        )
 
     def _list_call(
         self,
@@ -102,11 +110,17 @@ class StatewardSaver(BaseCheckpointSaver[str]):
         before: RunnableConfig | None,
         limit: int | None,
     ) -> Call[list[CheckpointTuple], list[CheckpointTuple]]:
+        joined = self.one_statement
         return Call(
             lambda: _ops.list_tuples(
-                self.serde, config, filter=filter, before=before, limit=limit
+                self.serde,
+                config,
+                filter=filter,
+                before=before,
+                limit=limit,
+                joined=joined,
             ),
-            "read",
+            "statement" if joined else "read",
             _identity,
         )
 
@@ -133,6 +147,10 @@ class StatewardSaver(BaseCheckpointSaver[str]):
             heads.record_write(key, checkpoint["id"])
             return _ops.checkpoint_config(key, checkpoint["id"])
 
+        if self.one_statement:
+            return Call(
+                lambda: _ops.put_in_one_statement(rows, expect), "statement", finish
+            )
         return Call(lambda: _ops.put(rows, expect), "write", finish)
 
     def _put_writes_call(
@@ -157,7 +175,7 @@ class StatewardSaver(BaseCheckpointSaver[str]):
                 task_id=task_id,
                 task_path=task_path,
             ),
-            "write",
+            "statement",
             _identity,
         )
 

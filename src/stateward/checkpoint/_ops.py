@@ -64,19 +64,28 @@ def _strip_nul(value: Any) -> Any:
 
 
 def get_tuple(
-    serde: SerializerProtocol, key: ThreadKey, checkpoint_id: str | None
+    serde: SerializerProtocol,
+    key: ThreadKey,
+    checkpoint_id: str | None,
+    *,
+    joined: bool,
 ) -> Op[CheckpointTuple | None]:
-    """The checkpoint asked for (the newest when ``checkpoint_id`` is None)."""
+    """The checkpoint asked for (the newest when ``checkpoint_id`` is None).
+
+    ``joined``: the dialect returns values and writes with the row in one statement
+    (PostgreSQL); otherwise they are fetched by a second batch (SQLite).
+    """
     thread_id, checkpoint_ns = key
     params = {"thread_id": thread_id, "checkpoint_ns": checkpoint_ns}
-    if checkpoint_id is None:
-        row = yield Statement("get_latest_checkpoint", params, fetch="one")
-    else:
+    query = "get_latest_checkpoint" if checkpoint_id is None else "get_checkpoint"
+    if checkpoint_id is not None:
         params["checkpoint_id"] = checkpoint_id
-        row = yield Statement("get_checkpoint", params, fetch="one")
+    row = yield Statement(query + ("_joined" if joined else ""), params, fetch="one")
     if row is None:
         return None
-    tuples = yield from _hydrate(serde, [row])
+    tuples = (
+        _from_joined(serde, [row]) if joined else (yield from _hydrate(serde, [row]))
+    )
     return tuples[0]
 
 
@@ -87,6 +96,7 @@ def list_tuples(
     filter: Mapping[str, Any] | None,
     before: RunnableConfig | None,
     limit: int | None,
+    joined: bool,
 ) -> Op[list[CheckpointTuple]]:
     """Checkpoints matching ``config`` and ``filter``, newest first."""
     configurable = (config or {}).get("configurable", {})
@@ -99,10 +109,35 @@ def list_tuples(
         "filter": Json(_strip_nul(dict(filter))) if filter else None,
         "limit": limit,
     }
-    rows = yield Statement("list_checkpoints", params, fetch="all")
+    query = "list_checkpoints_joined" if joined else "list_checkpoints"
+    rows = yield Statement(query, params, fetch="all")
     if not rows:
         return []
+    if joined:
+        return _from_joined(serde, rows)
     return (yield from _hydrate(serde, rows))
+
+
+def _from_joined(
+    serde: SerializerProtocol, rows: Sequence[Row]
+) -> list[CheckpointTuple]:
+    """Tuples from rows that carry their values and writes as parallel arrays."""
+    tuples = []
+    for row in rows:
+        thread_id, ns, checkpoint_id = row[0], row[1], row[2]
+        body = serde.loads_typed((row[4], row[5]))
+        body["channel_versions"] = _from_json(row[6])
+        blob_rows = zip(*(row[8:12] if row[8] else ((),) * 4), strict=True)
+        values = _group_values(
+            serde, ((thread_id, ns, c, v, t, b) for c, v, t, b in blob_rows)
+        )
+        write_rows = zip(*(row[12:16] if row[12] else ((),) * 4), strict=True)
+        writes = _group_writes(
+            serde,
+            ((thread_id, ns, checkpoint_id, i, c, t, b) for i, c, t, b in write_rows),
+        )
+        tuples.append(_tuple(row[:8], body, values, writes))
+    return tuples
 
 
 def _hydrate(
@@ -232,6 +267,42 @@ def checkpoint_rows(
     return CheckpointRows(key, checkpoint["id"], parent_id, row, blobs)
 
 
+def put_in_one_statement(rows: CheckpointRows, expect: Expectation) -> Op[None]:
+    """:func:`put` as a single statement (PostgreSQL): one round trip, one commit."""
+    thread_id, ns = rows.key
+    params = {
+        **rows.checkpoint,
+        "any_head": expect.any_head,
+        "expected": sorted(h for h in expect.heads if h is not None),
+        "none_ok": expect.any_head or None in expect.heads,
+        "blob_channels": [b["channel"] for b in rows.blobs],
+        "blob_versions": [b["version"] for b in rows.blobs],
+        "blob_types": [b["type"] for b in rows.blobs],
+        "blob_values": [b["blob"] for b in rows.blobs],
+    }
+    try:
+        accepted, head = yield Statement("put_checkpoint", params, fetch="one")
+    except DuplicateKeyError:
+        raise _started_concurrently(rows) from None
+    if not accepted:
+        raise errors.ConflictError(
+            thread_id=thread_id,
+            checkpoint_ns=ns,
+            built_on=rows.parent_id,
+            current_head=head,
+        )
+
+
+def _started_concurrently(rows: CheckpointRows) -> errors.ConflictError:
+    return errors.ConflictError(
+        thread_id=rows.key[0],
+        checkpoint_ns=rows.key[1],
+        built_on=rows.parent_id,
+        current_head=None,
+        reason="another writer started this thread at the same moment",
+    )
+
+
 def put(rows: CheckpointRows, expect: Expectation) -> Op[None]:
     """Write a checkpoint and move the head, if the head is one the writer expects."""
     thread_id, ns = rows.key
@@ -256,13 +327,7 @@ def put(rows: CheckpointRows, expect: Expectation) -> Op[None]:
         yield tuple(batch)
     except DuplicateKeyError:
         # Another writer created this thread's head between our read and our insert.
-        raise errors.ConflictError(
-            thread_id=thread_id,
-            checkpoint_ns=ns,
-            built_on=rows.parent_id,
-            current_head=None,
-            reason="another writer started this thread at the same moment",
-        ) from None
+        raise _started_concurrently(rows) from None
 
 
 def put_writes(

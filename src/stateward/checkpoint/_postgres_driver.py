@@ -36,7 +36,7 @@ from stateward.statements import (
 )
 
 T = TypeVar("T")
-Mode = Literal["read", "write", "migrate"]
+Mode = Literal["statement", "read", "write", "migrate"]
 
 QUERIES = queries("postgres")
 SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
@@ -60,6 +60,14 @@ def _adapt(params: Any) -> Any:
     return {k: Jsonb(v.value) if isinstance(v, Json) else v for k, v in params.items()}
 
 
+def _params(stmt: Statement) -> Any:
+    """A batch (``many``) becomes one array per column: one statement, not N."""
+    if stmt.many is None:
+        return _adapt(stmt.params)
+    rows = [_adapt(row) for row in stmt.many]
+    return {column: [row[column] for row in rows] for column in rows[0]}
+
+
 def _translate(exc: psycopg.Error) -> Exception:
     if isinstance(exc, pg_errors.UniqueViolation):
         return DuplicateKeyError(exc.diag.constraint_name)
@@ -72,10 +80,7 @@ def _execute(conn: psycopg.Connection[Any], stmt: Statement) -> psycopg.Cursor[A
     sql = QUERIES[stmt.query]
     # Our own row factory: a caller's connection may carry dict_row (LangGraph's).
     cur = conn.cursor(row_factory=tuple_row)
-    if stmt.many is not None:
-        cur.executemany(sql, [_adapt(p) for p in stmt.many])
-    else:
-        cur.execute(sql, _adapt(stmt.params))
+    cur.execute(sql, _params(stmt))
     return cur
 
 
@@ -84,10 +89,7 @@ async def _aexecute(
 ) -> psycopg.AsyncCursor[Any]:
     sql = QUERIES[stmt.query]
     cur = conn.cursor(row_factory=tuple_row)
-    if stmt.many is not None:
-        await cur.executemany(sql, [_adapt(p) for p in stmt.many])
-    else:
-        await cur.execute(sql, _adapt(stmt.params))
+    await cur.execute(sql, _params(stmt))
     return cur
 
 
@@ -95,16 +97,24 @@ def _send_plain(conn: psycopg.Connection[Any], request: Request) -> Any:
     if isinstance(request, Script):
         conn.execute(request.sql)
         return None
-    assert not isinstance(request, tuple)  # noqa: S101 - migrations send one at a time
-    return _fetch(request, _execute(conn, request))
+    if isinstance(request, tuple):
+        raise TypeError("batches run only in read and write modes")
+    try:
+        return _fetch(request, _execute(conn, request))
+    except psycopg.Error as exc:
+        raise _translate(exc) from exc
 
 
 async def _asend_plain(conn: psycopg.AsyncConnection[Any], request: Request) -> Any:
     if isinstance(request, Script):
         await conn.execute(request.sql)
         return None
-    assert not isinstance(request, tuple)  # noqa: S101 - migrations send one at a time
-    return await _afetch(request, await _aexecute(conn, request))
+    if isinstance(request, tuple):
+        raise TypeError("batches run only in read and write modes")
+    try:
+        return await _afetch(request, await _aexecute(conn, request))
+    except psycopg.Error as exc:
+        raise _translate(exc) from exc
 
 
 def _batch(request: Request) -> tuple[Statement, ...]:
@@ -150,10 +160,23 @@ class PostgresDriver:
                 yield conn
 
     def run(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
-        result: T = self._retrying(self._run_once, make_op, mode)
+        result: T = self._retrying(self._run_checked, make_op, mode)
         return result
 
+    def _run_checked(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
+        try:
+            return self._run_once(make_op, mode)
+        except psycopg.OperationalError:
+            # Connections are not pinged before each use (a round trip per call);
+            # after a failure, weed out every broken one before the retry.
+            if isinstance(self._conn, psycopg_pool.ConnectionPool):
+                self._conn.check()
+            raise
+
     def _run_once(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
+        if mode == "statement":  # one statement: atomic on its own, one round trip
+            with self.connection() as conn:
+                return drive(make_op(), lambda request: _send_plain(conn, request))
         if mode == "migrate":  # scripts cannot run in pipeline mode
             with self.connection() as conn, conn.transaction():
                 return drive(make_op(), lambda request: _send_plain(conn, request))
@@ -211,9 +234,22 @@ class AsyncPostgresDriver:
                 yield conn
 
     async def run(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
-        return await self._retrying(self._run_once, make_op, mode)
+        return await self._retrying(self._run_checked, make_op, mode)
+
+    async def _run_checked(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
+        try:
+            return await self._run_once(make_op, mode)
+        except psycopg.OperationalError:
+            if isinstance(self._conn, psycopg_pool.AsyncConnectionPool):
+                await self._conn.check()
+            raise
 
     async def _run_once(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
+        if mode == "statement":  # one statement: atomic on its own, one round trip
+            async with self.connection() as conn:
+                return await adrive(
+                    make_op(), lambda request: _asend_plain(conn, request)
+                )
         if mode == "migrate":  # scripts cannot run in pipeline mode
             async with self.connection() as conn, conn.transaction():
                 return await adrive(

@@ -29,7 +29,7 @@ from stateward.statements import (
 )
 
 T = TypeVar("T")
-Mode = Literal["read", "write", "migrate"]
+Mode = Literal["statement", "read", "write", "migrate"]
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 
 QUERIES = queries("sqlite")
@@ -120,6 +120,7 @@ class SqliteDriver:
 
     def _run_once(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
         with self._lock:
+            # A lone statement still gets a transaction: SQLite needs no round trips.
             self.conn.execute("BEGIN" if mode == "read" else "BEGIN IMMEDIATE")
             try:
                 result = drive(make_op(), self._send)

@@ -41,6 +41,7 @@ class PostgresSaver(SyncDriverSaver):
     """
 
     dialect = "postgres"
+    one_statement = True
 
     def __init__(
         self,
@@ -70,7 +71,6 @@ class PostgresSaver(SyncDriverSaver):
             min_size=1,
             max_size=pool_size,
             kwargs=CONNECTION_KWARGS,
-            check=psycopg_pool.ConnectionPool.check_connection,
             open=True,
         ) as pool:
             yield cls(pool, **kwargs)
@@ -88,6 +88,7 @@ class AsyncPostgresSaver(StatewardSaver):
     """
 
     dialect = "postgres"
+    one_statement = True
 
     def __init__(
         self,
@@ -118,7 +119,6 @@ class AsyncPostgresSaver(StatewardSaver):
             min_size=1,
             max_size=pool_size,
             kwargs=CONNECTION_KWARGS,
-            check=psycopg_pool.AsyncConnectionPool.check_connection,
             open=False,
         ) as pool:
             yield cls(pool, **kwargs)

@@ -1,75 +1,91 @@
 -- Named queries for PostgreSQL; loaded by stateward.checkpoint._sql.
 -- Every query takes named parameters; none is ever built from strings.
 
--- name: lock_head
-SELECT checkpoint_id FROM stateward_heads
-WHERE thread_id = %(thread_id)s AND checkpoint_ns = %(checkpoint_ns)s
-FOR UPDATE;
-
--- name: insert_head
-INSERT INTO stateward_heads (thread_id, checkpoint_ns, checkpoint_id)
-VALUES (%(thread_id)s, %(checkpoint_ns)s, %(checkpoint_id)s);
-
--- name: advance_head
-UPDATE stateward_heads SET checkpoint_id = GREATEST(checkpoint_id, %(checkpoint_id)s)
-WHERE thread_id = %(thread_id)s AND checkpoint_ns = %(checkpoint_ns)s;
-
--- name: insert_blob
-INSERT INTO stateward_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
-VALUES (%(thread_id)s, %(checkpoint_ns)s, %(channel)s, %(version)s, %(type)s, %(blob)s)
-ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING;
-
--- name: upsert_checkpoint
-INSERT INTO stateward_checkpoints (
-    thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id,
-    checkpoint_type, checkpoint, channel_versions, metadata)
-VALUES (
-    %(thread_id)s, %(checkpoint_ns)s, %(checkpoint_id)s, %(parent_checkpoint_id)s,
-    %(run_id)s, %(checkpoint_type)s, %(checkpoint)s, %(channel_versions)s, %(metadata)s)
-ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET
-    checkpoint_type = EXCLUDED.checkpoint_type,
-    checkpoint = EXCLUDED.checkpoint,
-    channel_versions = EXCLUDED.channel_versions,
-    metadata = EXCLUDED.metadata,
-    run_id = EXCLUDED.run_id;
+-- name: put_checkpoint
+-- Write a checkpoint with its changed values and move the head, in one statement,
+-- only if the head (locked here) is one the writer expects; returns
+-- (accepted, head before). Two writers starting a new thread at once: the second
+-- fails on the heads primary key.
+WITH head AS (
+    SELECT checkpoint_id FROM stateward_heads
+    WHERE thread_id = %(thread_id)s AND checkpoint_ns = %(checkpoint_ns)s
+    FOR UPDATE
+), verdict AS (
+    SELECT CASE
+        WHEN %(any_head)s THEN true
+        WHEN EXISTS (SELECT 1 FROM head)
+            THEN (SELECT checkpoint_id FROM head) = ANY(%(expected)s::text[])
+        ELSE %(none_ok)s
+    END AS accepted
+), new_head AS (
+    INSERT INTO stateward_heads (thread_id, checkpoint_ns, checkpoint_id)
+    SELECT %(thread_id)s, %(checkpoint_ns)s, %(checkpoint_id)s
+    WHERE (SELECT accepted FROM verdict) AND NOT EXISTS (SELECT 1 FROM head)
+), moved_head AS (
+    UPDATE stateward_heads
+    SET checkpoint_id = GREATEST(checkpoint_id, %(checkpoint_id)s)
+    WHERE thread_id = %(thread_id)s AND checkpoint_ns = %(checkpoint_ns)s
+      AND (SELECT accepted FROM verdict) AND EXISTS (SELECT 1 FROM head)
+), values_written AS (
+    INSERT INTO stateward_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
+    SELECT %(thread_id)s, %(checkpoint_ns)s, b.channel, b.version, b.type, b.blob
+    FROM unnest(%(blob_channels)s::text[], %(blob_versions)s::text[],
+                %(blob_types)s::text[], %(blob_values)s::bytea[])
+         AS b(channel, version, type, blob)
+    WHERE (SELECT accepted FROM verdict)
+    ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING
+), checkpoint_written AS (
+    INSERT INTO stateward_checkpoints (
+        thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id,
+        checkpoint_type, checkpoint, channel_versions, metadata)
+    SELECT %(thread_id)s, %(checkpoint_ns)s, %(checkpoint_id)s, %(parent_checkpoint_id)s,
+           %(run_id)s, %(checkpoint_type)s, %(checkpoint)s, %(channel_versions)s,
+           %(metadata)s
+    WHERE (SELECT accepted FROM verdict)
+    ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET
+        checkpoint_type = EXCLUDED.checkpoint_type,
+        checkpoint = EXCLUDED.checkpoint,
+        channel_versions = EXCLUDED.channel_versions,
+        metadata = EXCLUDED.metadata,
+        run_id = EXCLUDED.run_id
+)
+SELECT (SELECT accepted FROM verdict), (SELECT checkpoint_id FROM head);
 
 -- name: insert_write
+-- A batch of writes, given as one array per column.
 INSERT INTO stateward_writes (
     thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob, task_path)
-VALUES (
-    %(thread_id)s, %(checkpoint_ns)s, %(checkpoint_id)s, %(task_id)s, %(idx)s,
-    %(channel)s, %(type)s, %(blob)s, %(task_path)s)
+SELECT * FROM unnest(
+    %(thread_id)s::text[], %(checkpoint_ns)s::text[], %(checkpoint_id)s::text[],
+    %(task_id)s::text[], %(idx)s::integer[], %(channel)s::text[], %(type)s::text[],
+    %(blob)s::bytea[], %(task_path)s::text[])
 ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO NOTHING;
 
 -- name: upsert_write
+-- A batch of writes, given as one array per column; replaces what is there.
 INSERT INTO stateward_writes (
     thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob, task_path)
-VALUES (
-    %(thread_id)s, %(checkpoint_ns)s, %(checkpoint_id)s, %(task_id)s, %(idx)s,
-    %(channel)s, %(type)s, %(blob)s, %(task_path)s)
+SELECT * FROM unnest(
+    %(thread_id)s::text[], %(checkpoint_ns)s::text[], %(checkpoint_id)s::text[],
+    %(task_id)s::text[], %(idx)s::integer[], %(channel)s::text[], %(type)s::text[],
+    %(blob)s::bytea[], %(task_path)s::text[])
 ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO UPDATE SET
     channel = EXCLUDED.channel, type = EXCLUDED.type, blob = EXCLUDED.blob,
     task_path = EXCLUDED.task_path;
 
--- name: get_checkpoint
-SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id,
-       checkpoint_type, checkpoint, channel_versions, metadata
-FROM stateward_checkpoints
+-- name: get_checkpoint_joined
+SELECT * FROM stateward_checkpoint_tuples
 WHERE thread_id = %(thread_id)s AND checkpoint_ns = %(checkpoint_ns)s
   AND checkpoint_id = %(checkpoint_id)s;
 
--- name: get_latest_checkpoint
-SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id,
-       checkpoint_type, checkpoint, channel_versions, metadata
-FROM stateward_checkpoints
+-- name: get_latest_checkpoint_joined
+SELECT * FROM stateward_checkpoint_tuples
 WHERE thread_id = %(thread_id)s AND checkpoint_ns = %(checkpoint_ns)s
 ORDER BY checkpoint_id DESC
 LIMIT 1;
 
--- name: list_checkpoints
-SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id,
-       checkpoint_type, checkpoint, channel_versions, metadata
-FROM stateward_checkpoints
+-- name: list_checkpoints_joined
+SELECT * FROM stateward_checkpoint_tuples
 WHERE (%(thread_id)s::text IS NULL OR thread_id = %(thread_id)s)
   AND (%(checkpoint_ns)s::text IS NULL OR checkpoint_ns = %(checkpoint_ns)s)
   AND (%(checkpoint_id)s::text IS NULL OR checkpoint_id = %(checkpoint_id)s)
@@ -77,26 +93,6 @@ WHERE (%(thread_id)s::text IS NULL OR thread_id = %(thread_id)s)
   AND (%(filter)s::jsonb IS NULL OR metadata @> %(filter)s::jsonb)
 ORDER BY checkpoint_id DESC
 LIMIT %(limit)s;
-
--- name: get_blobs
--- The values of the given (thread, namespace, channel, version) keys.
--- %(keys)s is a JSON array of [thread_id, checkpoint_ns, channel, version].
-SELECT b.thread_id, b.checkpoint_ns, b.channel, b.version, b.type, b.blob
-FROM jsonb_array_elements(%(keys)s) AS k
-JOIN stateward_blobs b
-  ON b.thread_id = k.value ->> 0 AND b.checkpoint_ns = k.value ->> 1
- AND b.channel = k.value ->> 2 AND b.version = k.value ->> 3;
-
--- name: get_writes
--- %(keys)s is a JSON array of [thread_id, checkpoint_ns, checkpoint_id].
--- The pending writes of the given checkpoints, in the order LangGraph applies them.
-SELECT w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.channel, w.type,
-       w.blob
-FROM jsonb_array_elements(%(keys)s) AS k
-JOIN stateward_writes w
-  ON w.thread_id = k.value ->> 0 AND w.checkpoint_ns = k.value ->> 1
- AND w.checkpoint_id = k.value ->> 2
-ORDER BY w.task_path, w.task_id, w.idx;
 
 -- name: delete_thread_checkpoints
 DELETE FROM stateward_checkpoints WHERE thread_id = ANY(%(thread_ids)s);

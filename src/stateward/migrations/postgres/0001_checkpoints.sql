@@ -51,3 +51,31 @@ CREATE TABLE stateward_heads (
     checkpoint_id text NOT NULL,
     PRIMARY KEY (thread_id, checkpoint_ns)
 );
+
+-- Each checkpoint with its channel values and pending writes as parallel arrays, so a
+-- read is one statement; the joins run only for the rows a query returns.
+CREATE VIEW stateward_checkpoint_tuples AS
+SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id,
+       c.checkpoint_type, c.checkpoint, c.channel_versions, c.metadata,
+       bl.channels AS blob_channels, bl.versions AS blob_versions,
+       bl.types AS blob_types, bl.blobs AS blob_values,
+       wr.task_ids AS write_task_ids, wr.channels AS write_channels,
+       wr.types AS write_types, wr.blobs AS write_values
+FROM stateward_checkpoints c
+LEFT JOIN LATERAL (
+    SELECT array_agg(b.channel) AS channels, array_agg(b.version) AS versions,
+           array_agg(b.type) AS types, array_agg(b.blob) AS blobs
+    FROM jsonb_each_text(c.channel_versions) AS v
+    JOIN stateward_blobs b
+      ON b.thread_id = c.thread_id AND b.checkpoint_ns = c.checkpoint_ns
+     AND b.channel = v.key AND b.version = v.value
+) AS bl ON true
+LEFT JOIN LATERAL (
+    SELECT array_agg(w.task_id ORDER BY w.task_path, w.task_id, w.idx) AS task_ids,
+           array_agg(w.channel ORDER BY w.task_path, w.task_id, w.idx) AS channels,
+           array_agg(w.type ORDER BY w.task_path, w.task_id, w.idx) AS types,
+           array_agg(w.blob ORDER BY w.task_path, w.task_id, w.idx) AS blobs
+    FROM stateward_writes w
+    WHERE w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns
+      AND w.checkpoint_id = c.checkpoint_id
+) AS wr ON true;

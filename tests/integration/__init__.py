@@ -1,0 +1,3 @@
+"""Integration tests: real databases, real graphs, real processes."""
+
+from __future__ import annotations
