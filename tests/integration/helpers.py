@@ -163,11 +163,13 @@ def thread_config(thread_id: str, checkpoint_id: str | None = None) -> RunnableC
     return {"configurable": configurable}
 
 
-def checkpoint_ids(saver: StatewardSaver, thread_id: str) -> list[str]:
-    """Ids of every checkpoint of the thread, newest first."""
+def checkpoint_ids(
+    saver: StatewardSaver, thread_id: str, *, limit: int | None = None
+) -> list[str]:
+    """Ids of the thread's checkpoints (all, or the ``limit`` newest), newest first."""
     return [
         str(t.config["configurable"]["checkpoint_id"])
-        for t in saver.list(thread_config(thread_id))
+        for t in saver.list(thread_config(thread_id), limit=limit)
     ]
 
 

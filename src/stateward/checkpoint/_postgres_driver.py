@@ -17,12 +17,12 @@ from typing import Any, Literal, TypeVar
 
 import psycopg
 import psycopg_pool
-import tenacity
 from psycopg import errors as pg_errors
 from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
 from stateward import errors
+from stateward.checkpoint import _retrying
 from stateward.checkpoint._drive import adrive, drive
 from stateward.core.retry import StorageRetry
 from stateward.sql import queries
@@ -123,13 +123,6 @@ def _batch(request: Request) -> tuple[Statement, ...]:
     return request if isinstance(request, tuple) else (request,)
 
 
-def _stopped(state: tenacity.RetryCallState) -> errors.StorageUnavailableError:
-    cause = state.outcome.exception() if state.outcome else None
-    return errors.StorageUnavailableError(
-        f"PostgreSQL unavailable after {state.attempt_number} attempts: {cause}"
-    )
-
-
 class PostgresDriver:
     """Runs operations on a sync pool (or a single connection, serialised)."""
 
@@ -140,15 +133,7 @@ class PostgresDriver:
     ) -> None:
         self._conn = conn
         self._lock = threading.Lock()
-        self._retrying = tenacity.Retrying(
-            **retry.tenacity_kwargs(is_transient), retry_error_callback=self._give_up
-        )
-
-    @staticmethod
-    def _give_up(state: tenacity.RetryCallState) -> Any:
-        raise _stopped(state) from (
-            state.outcome.exception() if state.outcome else None
-        )
+        self._retry = retry
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
@@ -160,8 +145,9 @@ class PostgresDriver:
                 yield conn
 
     def run(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
-        result: T = self._retrying(self._run_checked, make_op, mode)
-        return result
+        return _retrying.call(
+            self._retry, is_transient, "PostgreSQL", self._run_checked, make_op, mode
+        )
 
     def _run_checked(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
         try:
@@ -219,10 +205,7 @@ class AsyncPostgresDriver:
     ) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
-        self._retrying = tenacity.AsyncRetrying(
-            **retry.tenacity_kwargs(is_transient),
-            retry_error_callback=PostgresDriver._give_up,
-        )
+        self._retry = retry
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
@@ -234,7 +217,9 @@ class AsyncPostgresDriver:
                 yield conn
 
     async def run(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
-        return await self._retrying(self._run_checked, make_op, mode)
+        return await _retrying.acall(
+            self._retry, is_transient, "PostgreSQL", self._run_checked, make_op, mode
+        )
 
     async def _run_checked(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
         try:

@@ -13,9 +13,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar
 
-import tenacity
-
-from stateward import errors
+from stateward.checkpoint import _retrying
 from stateward.checkpoint._drive import drive
 from stateward.core.retry import StorageRetry
 from stateward.sql import queries
@@ -102,21 +100,12 @@ class SqliteDriver:
     def __init__(self, conn: sqlite3.Connection, retry: StorageRetry) -> None:
         self.conn = conn
         self._lock = threading.Lock()
-        self._retrying = tenacity.Retrying(
-            **retry.tenacity_kwargs(is_transient),
-            retry_error_callback=self._give_up,
-        )
-
-    @staticmethod
-    def _give_up(state: tenacity.RetryCallState) -> Any:
-        cause = state.outcome.exception() if state.outcome else None
-        raise errors.StorageUnavailableError(
-            f"SQLite unavailable after {state.attempt_number} attempts: {cause}"
-        ) from cause
+        self._retry = retry
 
     def run(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
-        result: T = self._retrying(self._run_once, make_op, mode)
-        return result
+        return _retrying.call(
+            self._retry, is_transient, "SQLite", self._run_once, make_op, mode
+        )
 
     def _run_once(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
         with self._lock:

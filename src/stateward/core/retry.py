@@ -30,13 +30,13 @@ class StorageRetry:
     deadline: float = 30.0
 
     def tenacity_kwargs(
-        self, is_transient: Callable[[BaseException], bool]
+        self, is_transient: Callable[[BaseException], bool], *, attempts: int
     ) -> dict[str, Any]:
-        """Arguments for ``tenacity.Retrying``/``AsyncRetrying``, retrying what
-        ``is_transient`` accepts."""
+        """Arguments for ``tenacity.Retrying``/``AsyncRetrying``: up to ``attempts``
+        tries, retrying what ``is_transient`` accepts."""
         return {
             "retry": tenacity.retry_if_exception(is_transient),
-            "stop": tenacity.stop_after_attempt(self.attempts)
+            "stop": tenacity.stop_after_attempt(attempts)
             | tenacity.stop_after_delay(self.deadline),
             "wait": tenacity.wait_random_exponential(
                 multiplier=self.initial_wait, max=self.max_wait
