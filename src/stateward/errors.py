@@ -23,7 +23,8 @@ class StatewardError(Exception):
 class ConflictError(StatewardError):
     """A write built on a checkpoint that is no longer the head of its thread.
 
-    Nothing was written. The caller should re-read the thread and retry its turn.
+    The checkpoint was not written (pending writes its run stored for it stay
+    unreachable, and prune removes them). Re-read the thread and retry the turn.
     """
 
     def __init__(
@@ -43,7 +44,7 @@ class ConflictError(StatewardError):
         super().__init__(
             f"conflict on thread {thread_id!r} namespace {checkpoint_ns!r}: "
             f"the write built on checkpoint {built_on!r}, but {detail}; "
-            "nothing was written: read the thread again and retry"
+            "the checkpoint was not written: read the thread again and retry"
         )
 
 

@@ -1,14 +1,15 @@
-"""Shared pieces of the integration tests: savers, graphs, and child-process plumbing."""
+"""Shared pieces of the integration tests: savers, graphs, child-process plumbing."""
 
 from __future__ import annotations
 
 import operator
 import os
 import select
+import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -28,6 +29,7 @@ BACKENDS: tuple[Backend, ...] = ("sqlite", "postgres")
 
 HERE = Path(__file__).resolve().parent
 CHILD_SCRIPT = HERE / "crash_child.py"
+UNREACHABLE_SCRIPT = HERE / "unreachable_child.py"
 
 Gate = Callable[[], object]
 AsyncGate = Callable[[], Awaitable[object]]
@@ -123,16 +125,38 @@ def make_node(index: int) -> Callable[[TurnState], dict[str, Any]]:
     return node
 
 
-def build_turn_graph(checkpointer: Any, nodes: int) -> CompiledStateGraph[Any]:
-    """START -> n1 -> ... -> n<nodes> -> END, each node marking the turn."""
+def build_turn_graph(
+    checkpointer: Any,
+    nodes: int,
+    *,
+    before: Mapping[int, Callable[[], object]] | None = None,
+) -> CompiledStateGraph[Any]:
+    """START -> n1 -> ... -> n<nodes> -> END, each node marking the turn.
+
+    ``before[i]``, if given, is called when node ``n<i>`` starts.
+    """
     builder = StateGraph(TurnState)
     previous = START
     for index in range(1, nodes + 1):
-        builder.add_node(f"n{index}", make_node(index))
+        node = make_node(index)
+        hook = (before or {}).get(index)
+        if hook is not None:
+            node = _preceded(hook, node)
+        builder.add_node(f"n{index}", node)
         builder.add_edge(previous, f"n{index}")
         previous = f"n{index}"
     builder.add_edge(previous, END)
     return builder.compile(checkpointer=checkpointer)
+
+
+def _preceded(
+    hook: Callable[[], object], node: Callable[[TurnState], dict[str, Any]]
+) -> Callable[[TurnState], dict[str, Any]]:
+    def preceded(state: TurnState) -> dict[str, Any]:
+        hook()
+        return node(state)
+
+    return preceded
 
 
 def turn_input(label: str) -> dict[str, Any]:
@@ -191,15 +215,22 @@ def terminate_backends(admin: psycopg.Connection[Any], dsn: str) -> int:
     return sum(1 for (killed,) in rows if killed)
 
 
-# -- child processes --------------------------------------------------------------------
+# -- child processes -----------------------------------------------------------------
 
 
-def spawn_child(args: list[str], stderr_path: Path) -> subprocess.Popen[bytes]:
-    """Start ``crash_child.py`` with ``args``; its stdout is a pipe of status lines."""
+def spawn_child(
+    args: list[str],
+    stderr_path: Path,
+    *,
+    stdin: bool = False,
+    script: Path = CHILD_SCRIPT,
+) -> subprocess.Popen[bytes]:
+    """Start ``script`` with ``args``; its stdout is a pipe of status lines (and its
+    stdin one too, if ``stdin``)."""
     with stderr_path.open("ab") as stderr:
         return subprocess.Popen(
-            [sys.executable, str(CHILD_SCRIPT), *args],
-            stdin=subprocess.DEVNULL,
+            [sys.executable, str(script), *args],
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=stderr,
             bufsize=0,
@@ -236,6 +267,28 @@ def kill_and_reap(proc: subprocess.Popen[bytes]) -> int:
     if proc.poll() is None:
         proc.kill()
     returncode = proc.wait(timeout=30)
-    if proc.stdout is not None:
-        proc.stdout.close()
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None:
+            pipe.close()
     return returncode
+
+
+@contextmanager
+def raw_sql(backend: Backend, target: str) -> Iterator[Callable[..., list[Any]]]:
+    """Run SQL on the database directly (``%s`` placeholders), bypassing the saver."""
+    if backend == "sqlite":
+        conn = sqlite3.connect(target, isolation_level=None)
+        try:
+            yield lambda sql, params=(): conn.execute(
+                sql.replace("%s", "?"), params
+            ).fetchall()
+        finally:
+            conn.close()
+    else:
+        with psycopg.connect(target, autocommit=True) as pg:
+
+            def run(sql: str, params: Any = ()) -> list[Any]:
+                cur = pg.execute(sql, params)
+                return cur.fetchall() if cur.description else []
+
+            yield run

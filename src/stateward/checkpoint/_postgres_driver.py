@@ -51,6 +51,14 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 CONNECTION_KWARGS: dict[str, Any] = {"autocommit": True}
 
 
+PG = "PostgreSQL"
+PROBE_TIMEOUT = 2
+
+
+def _with_cause(exc: errors.StorageUnavailableError, cause: str) -> Exception:
+    return errors.StorageUnavailableError(f"{exc} (cause: {cause.strip()})")
+
+
 def is_transient(exc: BaseException) -> bool:
     """Errors that a new connection or a second try can cure."""
     return isinstance(exc, TRANSIENT)
@@ -141,13 +149,32 @@ class PostgresDriver:
             with self._lock:
                 yield self._conn
         else:
-            with self._conn.connection() as conn:
+            with self._conn.connection(timeout=self._retry.connect_timeout) as conn:
                 yield conn
 
     def run(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
-        return _retrying.call(
-            self._retry, is_transient, "PostgreSQL", self._run_checked, make_op, mode
-        )
+        try:
+            return _retrying.call(
+                self._retry,
+                is_transient,
+                "PostgreSQL",
+                self._run_checked,
+                make_op,
+                mode,
+            )
+        except errors.StorageUnavailableError as exc:
+            if not isinstance(exc.__cause__, psycopg_pool.PoolTimeout):
+                raise
+            raise _with_cause(exc, self._probe()) from exc.__cause__
+
+    def _probe(self) -> str:
+        """Why the pool has no connection: the pool only logs it, so ask directly."""
+        conninfo = getattr(self._conn, "conninfo", "")
+        try:
+            psycopg.connect(conninfo, connect_timeout=PROBE_TIMEOUT).close()
+        except psycopg.Error as exc:
+            return str(exc)
+        return "a direct connection succeeds now; the pool may be exhausted"
 
     def _run_checked(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
         try:
@@ -213,13 +240,37 @@ class AsyncPostgresDriver:
             async with self._lock:
                 yield self._conn
         else:
-            async with self._conn.connection() as conn:
+            async with self._conn.connection(
+                timeout=self._retry.connect_timeout
+            ) as conn:
                 yield conn
 
     async def run(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
-        return await _retrying.acall(
-            self._retry, is_transient, "PostgreSQL", self._run_checked, make_op, mode
-        )
+        try:
+            return await _retrying.acall(
+                self._retry,
+                is_transient,
+                "PostgreSQL",
+                self._run_checked,
+                make_op,
+                mode,
+            )
+        except errors.StorageUnavailableError as exc:
+            if not isinstance(exc.__cause__, psycopg_pool.PoolTimeout):
+                raise
+            raise _with_cause(exc, await self._probe()) from exc.__cause__
+
+    async def _probe(self) -> str:
+        """Why the pool has no connection: the pool only logs it, so ask directly."""
+        conninfo = getattr(self._conn, "conninfo", "")
+        try:
+            conn = await psycopg.AsyncConnection.connect(
+                conninfo, connect_timeout=PROBE_TIMEOUT
+            )
+        except psycopg.Error as exc:
+            return str(exc)
+        await conn.close()
+        return "a direct connection succeeds now; the pool may be exhausted"
 
     async def _run_checked(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
         try:

@@ -1,14 +1,15 @@
 """Run a storage call, retrying transient failures as a :class:`StorageRetry` says.
 
-The first try runs outside tenacity, so the common case pays for no bookkeeping.
-When every try failed, the caller gets
+The first try runs outside tenacity, so the common case pays for no bookkeeping; the
+deadline counts from the first try. When every try failed, the caller gets
 :class:`~stateward.errors.StorageUnavailableError` with the last failure as its cause.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import tenacity
 
@@ -19,17 +20,43 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 
-def _retrying_kwargs(
-    policy: StorageRetry, is_transient: Callable[[BaseException], bool], what: str
-) -> dict[str, object]:
-    def give_up(state: tenacity.RetryCallState) -> None:
-        cause = state.outcome.exception() if state.outcome else None
-        raise errors.StorageUnavailableError(
-            f"{what} unavailable after {state.attempt_number + 1} attempts: {cause}"
-        ) from cause
+class _Attempts:
+    """The retry phase of one call: what is left of the budget after the first try."""
 
-    kwargs = policy.tenacity_kwargs(is_transient, attempts=policy.attempts - 1)
-    return {**kwargs, "retry_error_callback": give_up}
+    def __init__(
+        self,
+        policy: StorageRetry,
+        is_transient: Callable[[BaseException], bool],
+        what: str,
+        started: float,
+    ) -> None:
+        self.policy, self.is_transient, self.what = policy, is_transient, what
+        self.remaining = policy.deadline - (time.monotonic() - started)
+
+    def unavailable(
+        self, exc: BaseException, tries: int
+    ) -> errors.StorageUnavailableError:
+        return errors.StorageUnavailableError(
+            f"{self.what} unavailable after {tries} attempt(s): {exc}"
+        )
+
+    def give_up_now(self) -> bool:
+        return self.policy.attempts <= 1 or self.remaining <= 0
+
+    def kwargs(self) -> dict[str, Any]:
+        def give_up(state: tenacity.RetryCallState) -> None:
+            cause = state.outcome.exception() if state.outcome else None
+            assert cause is not None  # noqa: S101 - tenacity gives up only on failures
+            raise self.unavailable(cause, state.attempt_number + 1) from cause
+
+        return {
+            **self.policy.tenacity_kwargs(
+                self.is_transient,
+                attempts=self.policy.attempts - 1,
+                deadline=self.remaining,
+            ),
+            "retry_error_callback": give_up,
+        }
 
 
 def call(
@@ -41,14 +68,16 @@ def call(
     **kwargs: P.kwargs,
 ) -> T:
     """``fn(*args, **kwargs)``, retried on transient failures."""
+    started = time.monotonic()
     try:
         return fn(*args, **kwargs)
     except Exception as exc:
         if not is_transient(exc):
             raise
-        if policy.attempts <= 1:
-            raise errors.StorageUnavailableError(f"{what} unavailable: {exc}") from exc
-    retrying = tenacity.Retrying(**_retrying_kwargs(policy, is_transient, what))  # type: ignore[arg-type]  # kwargs built for Retrying
+        attempts = _Attempts(policy, is_transient, what, started)
+        if attempts.give_up_now():
+            raise attempts.unavailable(exc, 1) from exc
+    retrying = tenacity.Retrying(**attempts.kwargs())
     result: T = retrying(fn, *args, **kwargs)
     return result
 
@@ -62,12 +91,14 @@ async def acall(
     **kwargs: P.kwargs,
 ) -> T:
     """``await fn(*args, **kwargs)``, retried on transient failures."""
+    started = time.monotonic()
     try:
         return await fn(*args, **kwargs)
     except Exception as exc:
         if not is_transient(exc):
             raise
-        if policy.attempts <= 1:
-            raise errors.StorageUnavailableError(f"{what} unavailable: {exc}") from exc
-    retrying = tenacity.AsyncRetrying(**_retrying_kwargs(policy, is_transient, what))  # type: ignore[arg-type]  # kwargs built for AsyncRetrying
+        attempts = _Attempts(policy, is_transient, what, started)
+        if attempts.give_up_now():
+            raise attempts.unavailable(exc, 1) from exc
+    retrying = tenacity.AsyncRetrying(**attempts.kwargs())
     return await retrying(fn, *args, **kwargs)

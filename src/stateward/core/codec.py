@@ -11,8 +11,11 @@ It writes what LangGraph's ``JsonPlusSerializer`` writes, with two differences:
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+from collections import deque
 from collections.abc import Callable, Iterable
+from enum import Enum
 from typing import Any, Final
 
 import ormsgpack
@@ -47,10 +50,46 @@ _CONSTRUCTOR_CODES: Final = frozenset(
 TypeKey = tuple[str, str]
 
 
+def _pack(obj: Any) -> bytes:
+    return ormsgpack.packb(obj, default=_default, option=_PACK_OPTIONS)
+
+
+def _constructor(code: int, obj: Any, args: Any, *extra: str) -> ormsgpack.Ext:
+    cls = type(obj)
+    return ormsgpack.Ext(code, _pack((cls.__module__, cls.__name__, args, *extra)))
+
+
 def _default(obj: Any) -> Any:
+    """Encode what msgpack cannot, as LangGraph does.
+
+    Containers are encoded here, not by LangGraph's encoder, so that what they hold
+    goes through this function too (an integer beyond 64 bits inside a set, say).
+    Leaf types (dates, UUIDs, paths...) hold no integer that could overflow and are
+    left to LangGraph's encoder.
+    """
     if isinstance(obj, int):  # only ints beyond 64 bits reach here
         return ormsgpack.Ext(EXT_BIG_INT, str(obj).encode())
-    return jsonplus._msgpack_default(obj)
+    ext = _container(obj)
+    if ext is None:
+        return jsonplus._msgpack_default(obj)
+    return ext
+
+
+def _container(obj: Any) -> ormsgpack.Ext | None:
+    if isinstance(obj, set | frozenset | deque):
+        return _constructor(jsonplus.EXT_CONSTRUCTOR_SINGLE_ARG, obj, tuple(obj))
+    if isinstance(obj, Enum):
+        return _constructor(jsonplus.EXT_CONSTRUCTOR_SINGLE_ARG, obj, obj.value)
+    if callable(getattr(obj, "model_dump", None)):  # pydantic v2
+        return _constructor(
+            jsonplus.EXT_PYDANTIC_V2, obj, obj.model_dump(), "model_validate_json"
+        )
+    if callable(getattr(obj, "_asdict", None)):  # namedtuple
+        return _constructor(jsonplus.EXT_CONSTRUCTOR_KW_ARGS, obj, obj._asdict())
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        fields = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+        return _constructor(jsonplus.EXT_CONSTRUCTOR_KW_ARGS, obj, fields)
+    return None
 
 
 def _type_key(entry: tuple[str, ...] | type) -> TypeKey:

@@ -22,22 +22,28 @@ class StorageRetry:
         initial_wait: seconds before the first retry; doubles up to ``max_wait``.
         max_wait: the longest pause between two tries, in seconds.
         deadline: give up after this many seconds, whatever ``attempts`` says.
+        connect_timeout: the longest wait for a database connection in one try.
     """
 
     attempts: int = 8
     initial_wait: float = 0.05
     max_wait: float = 2.0
     deadline: float = 30.0
+    connect_timeout: float = 5.0
 
     def tenacity_kwargs(
-        self, is_transient: Callable[[BaseException], bool], *, attempts: int
+        self,
+        is_transient: Callable[[BaseException], bool],
+        *,
+        attempts: int,
+        deadline: float,
     ) -> dict[str, Any]:
         """Arguments for ``tenacity.Retrying``/``AsyncRetrying``: up to ``attempts``
-        tries, retrying what ``is_transient`` accepts."""
+        tries within ``deadline`` seconds, retrying what ``is_transient`` accepts."""
         return {
             "retry": tenacity.retry_if_exception(is_transient),
             "stop": tenacity.stop_after_attempt(attempts)
-            | tenacity.stop_after_delay(self.deadline),
+            | tenacity.stop_after_delay(deadline),
             "wait": tenacity.wait_random_exponential(
                 multiplier=self.initial_wait, max=self.max_wait
             ),
