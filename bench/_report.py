@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping, Sequence
 
-from bench._measure import Concurrent
+from bench._measure import Block
 from bench._savers import COMPARISONS, MEMORY, NO_SAVER
 
 ADDED_MS_TARGET = 1.0
@@ -43,9 +43,17 @@ def _reference(name: str, metric: str, value: str) -> Row:
     return ("reference", name, metric, DASH, value, DASH, "")
 
 
-def sequential_table(per_invoke: Mapping[str, Sequence[float]], steps: int) -> str:
-    """Benchmark (a) from seconds per invoke, per configuration, per round."""
-    seconds = {key: statistics.median(values) for key, values in per_invoke.items()}
+def _seconds(blocks: Sequence[Block]) -> float:
+    return statistics.median(b.seconds for b in blocks)
+
+
+def _cpu(blocks: Sequence[Block]) -> float:
+    return statistics.median(b.cpu for b in blocks)
+
+
+def sequential_table(results: Mapping[str, Sequence[Block]], steps: int) -> str:
+    """Benchmark (a) from each configuration's timed blocks."""
+    seconds = {key: _seconds(blocks) for key, blocks in results.items()}
 
     def rate(key: str) -> float:
         return steps / seconds[key]
@@ -87,14 +95,10 @@ def sequential_table(per_invoke: Mapping[str, Sequence[float]], steps: int) -> s
     return markdown(HEADER, rows)
 
 
-def concurrent_table(results: Mapping[str, Sequence[Concurrent]]) -> str:
-    """Benchmark (b) from each configuration's rounds."""
-    rates = {
-        k: statistics.median(r.invokes_per_s for r in v) for k, v in results.items()
-    }
-    cpu = {
-        k: statistics.median(r.cpu_ms_per_invoke for r in v) for k, v in results.items()
-    }
+def concurrent_table(results: Mapping[str, Sequence[Block]]) -> str:
+    """Benchmark (b) from each configuration's timed blocks."""
+    rates = {key: 1 / _seconds(blocks) for key, blocks in results.items()}
+    cpu = {key: _cpu(blocks) * 1000 for key, blocks in results.items()}
     rows = []
     for key, name in ((NO_SAVER, "no checkpointer"), (MEMORY, "InMemorySaver")):
         rows.append(_reference(name, "invokes/s", f"{rates[key]:,.0f}"))

@@ -11,7 +11,7 @@ from contextlib import (
 )
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
@@ -30,6 +30,7 @@ from stateward.checkpoint import (
 )
 
 Saver = BaseCheckpointSaver[Any] | None
+Synchronous = Literal["NORMAL", "FULL"]
 SyncOpener = Callable[[], AbstractContextManager[Saver]]
 AsyncOpener = Callable[[], AbstractAsyncContextManager[Saver]]
 
@@ -106,13 +107,13 @@ async def _lg_apg(dsn: str) -> AsyncIterator[Saver]:
 
 
 @contextmanager
-def _ours_sqlite(path: Path, synchronous: Any) -> Iterator[Saver]:
+def _ours_sqlite(path: Path, synchronous: Synchronous) -> Iterator[Saver]:
     with SqliteSaver.from_conn_string(str(path), synchronous=synchronous) as saver:
         yield saver
 
 
 @asynccontextmanager
-async def _ours_asqlite(path: Path, synchronous: Any) -> AsyncIterator[Saver]:
+async def _ours_asqlite(path: Path, synchronous: Synchronous) -> AsyncIterator[Saver]:
     async with AsyncSqliteSaver.from_conn_string(
         str(path), synchronous=synchronous
     ) as saver:

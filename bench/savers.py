@@ -7,10 +7,10 @@ Progress goes to stderr, the Markdown report to stdout.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import platform
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -18,28 +18,21 @@ from importlib.metadata import version
 from pathlib import Path
 
 from bench import _graphs, _measure, _pg, _report
-from bench._savers import ASYNC_POOL_SIZE, SYNC_POOL_SIZE, Contender, contenders
+from bench._measure import Plan
+from bench._savers import ASYNC_POOL_SIZE, SYNC_POOL_SIZE, contenders
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 _START = time.perf_counter()
 
 
-@dataclasses.dataclass(frozen=True)
-class Plan:
-    invokes: int
-    seq_warmup: int
-    workers: int
-    per_worker: int
-    conc_warmup: int
-    rounds: int
-
-
 FULL = Plan(
-    invokes=500, seq_warmup=20, workers=8, per_worker=100, conc_warmup=3, rounds=3
-)
+    invokes=500, seq_block=50, seq_warmup=20,
+    workers=8, per_worker=100, conc_block=10, conc_warmup=3,
+)  # fmt: skip
 QUICK = Plan(
-    invokes=50, seq_warmup=5, workers=8, per_worker=10, conc_warmup=1, rounds=1
-)
+    invokes=50, seq_block=10, seq_warmup=5,
+    workers=8, per_worker=10, conc_block=2, conc_warmup=1,
+)  # fmt: skip
 
 
 def _log(message: str) -> None:
@@ -60,47 +53,30 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="admin DSN; a scratch database is created and dropped through it "
         "(default: $STATEWARD_BENCH_DSN or %(default)s)",
     )
-    parser.add_argument("--rounds", type=int, help="rounds per configuration (median)")
     return parser.parse_args(argv)
 
 
-def run_sequential(everyone: list[Contender], plan: Plan) -> dict[str, list[float]]:
-    """Benchmark (a): seconds per invoke, per configuration, per round."""
-    results: dict[str, list[float]] = {c.key: [] for c in everyone}
-    for round_ in range(plan.rounds):
-        for c in everyone:
-            per_invoke = _measure.sequential(
-                c.open_sync, plan.invokes, plan.seq_warmup, f"seq-{c.key}-{round_}"
-            )
-            results[c.key].append(per_invoke)
-            _log(
-                f"(a) round {round_ + 1}/{plan.rounds} {c.key:<17} "
-                f"{per_invoke * 1000:7.3f} ms/invoke"
-            )
-    return results
-
-
-def run_concurrent(
-    everyone: list[Contender], plan: Plan
-) -> dict[str, list[_measure.Concurrent]]:
-    """Benchmark (b): throughput and client CPU, per configuration, per round."""
-    results: dict[str, list[_measure.Concurrent]] = {c.key: [] for c in everyone}
-    for round_ in range(plan.rounds):
-        for c in everyone:
-            got = _measure.concurrent(
-                c.open_async,
-                plan.workers,
-                plan.per_worker,
-                plan.conc_warmup,
-                f"conc-{c.key}-{round_}",
-            )
-            results[c.key].append(got)
-            _log(
-                f"(b) round {round_ + 1}/{plan.rounds} {c.key:<17} "
-                f"{got.invokes_per_s:8.1f} invokes/s "
-                f"{got.cpu_ms_per_invoke:6.2f} CPU ms/invoke"
-            )
-    return results
+def _revision() -> str:
+    """The commit benchmarked, marked ``+dirty`` if src/ has uncommitted changes."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown revision"
+    return f"stateward at {head}{'+dirty' if dirty else ''}"
 
 
 def _environment(server: str) -> str:
@@ -116,7 +92,8 @@ def _environment(server: str) -> str:
     )
     return (
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs, "
-        f"PostgreSQL {server}, SQLite {sqlite3.sqlite_version}; {packages}"
+        f"PostgreSQL {server}, SQLite {sqlite3.sqlite_version}; {_revision()}; "
+        f"{packages}"
     )
 
 
@@ -124,8 +101,8 @@ def _report_text(
     plan: Plan,
     counts: tuple[int, int, int],
     server: str,
-    sequential: dict[str, list[float]],
-    concurrent: dict[str, list[_measure.Concurrent]],
+    sequential: dict[str, list[_measure.Block]],
+    concurrent: dict[str, list[_measure.Block]],
 ) -> str:
     steps, super_steps, checkpoints = counts
     shrink = 1 - steps / super_steps
@@ -133,13 +110,15 @@ def _report_text(
         [
             "# Saver benchmark\n",
             _environment(server) + "\n",
-            f"Medians of {plan.rounds} round(s). Ratio = how many times better ours "
-            "is (ours/LangGraph for rates, LangGraph/ours for times and CPU): above "
-            "1 favours ours.\n",
+            "Every configuration stays open while timed blocks go round them in "
+            "turn; figures are medians over each configuration's blocks. Ratio = how "
+            "many times better ours is (ours/LangGraph for rates, LangGraph/ours for "
+            "times and CPU): above 1 favours ours.\n",
             f'## (a) {plan.invokes} sequential sync invokes, durability="sync"\n',
-            f"One thread per configuration and round; the invokes follow each other "
-            f"on it, after {plan.seq_warmup} warm-up invokes. A step is a node "
-            f"super-step: {steps} per invoke (a, b, c). Measured per invoke: "
+            f"One thread per configuration; the invokes follow each other on it, "
+            f"{plan.seq_warmup} warm-up invokes first, then "
+            f"{plan.invokes // plan.seq_block} blocks of {plan.seq_block}. A step is "
+            f"a node super-step: {steps} per invoke (a, b, c). Measured per invoke: "
             f"{super_steps} super-steps (LangGraph's __start__ step applies the "
             f"input) writing {checkpoints} checkpoints; dividing by the {steps} node "
             f"steps is the conservative choice (dividing by {super_steps} would "
@@ -151,7 +130,8 @@ def _report_text(
             f"## (b) {plan.workers} concurrent workers x {plan.per_worker} async "
             "invokes\n",
             f"asyncio.gather of {plan.workers} coroutines sharing one saver, each "
-            f"on its own thread, after {plan.conc_warmup} warm-up invokes each. "
+            f"on its own thread: {plan.conc_warmup} warm-up invokes each, then "
+            f"{plan.per_worker // plan.conc_block} blocks of {plan.conc_block} each. "
             f"PostgreSQL: {ASYNC_POOL_SIZE} pooled connections for both savers. "
             "Client CPU = process CPU time (all threads) / invokes.\n",
             _report.concurrent_table(concurrent),
@@ -162,8 +142,6 @@ def _report_text(
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     plan = QUICK if args.quick else FULL
-    if args.rounds:
-        plan = dataclasses.replace(plan, rounds=args.rounds)
     counts = _graphs.count_steps()
     _log("one invoke: {} node steps, {} super-steps, {} checkpoints".format(*counts))
     with (
@@ -173,8 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         _log(f"scratch database ready; SQLite files in {tmp}")
         server = _pg.server_version(dsn)
         everyone = contenders(dsn, Path(tmp))
-        sequential = run_sequential(everyone, plan)
-        concurrent = run_concurrent(everyone, plan)
+        sequential = _measure.sequential(everyone, plan, _log)
+        concurrent = _measure.concurrent(everyone, plan, _log)
     _log("done; scratch database dropped")
     print(_report_text(plan, counts, server, sequential, concurrent))
     return 0
