@@ -118,11 +118,34 @@ def _stored_blob_keys(
     return {(str(channel), str(version)) for channel, version in rows}
 
 
+def _values_in_rows(
+    name: Backend, target: str, thread_id: str
+) -> dict[str, set[tuple[str, str]]]:
+    """Checkpoint id -> the (channel, version) it keeps in value rows (large values;
+    small ones are inside the checkpoint row), read directly."""
+    with raw_sql(name, target) as sql:
+        rows = sql(
+            "SELECT checkpoint_id, blob_versions FROM stateward_checkpoints"
+            " WHERE thread_id = %s",
+            (thread_id,),
+        )
+    return {
+        str(checkpoint_id): {
+            (ch, str(v))
+            for ch, v in (
+                json.loads(versions) if isinstance(versions, str) else versions
+            ).items()
+        }
+        for checkpoint_id, versions in rows
+    }
+
+
 def _check_history(name: Backend, target: str, thread_id: str) -> int:
     """Every checkpoint of the thread loads whole and consistent; return the newest
     checkpoint's count."""
     config = thread_config(thread_id)
     blob_keys = _stored_blob_keys(name, target, thread_id)
+    in_rows = _values_in_rows(name, target, thread_id)
     with open_saver(name, target) as saver:
         listed = list(saver.list(config))
         assert listed, "the thread has no checkpoint at all"
@@ -134,9 +157,10 @@ def _check_history(name: Backend, target: str, thread_id: str) -> int:
             assert loaded.checkpoint["id"] == checkpoint_id
             versions = loaded.checkpoint["channel_versions"]
             values = loaded.checkpoint["channel_values"]
-            # Each value the checkpoint names was stored with it.
-            missing = {(ch, str(v)) for ch, v in versions.items()} - blob_keys
+            # Each value row the checkpoint names was stored with it.
+            missing = in_rows[checkpoint_id] - blob_keys
             assert not missing, (checkpoint_id, missing)
+            assert {ch for ch, _ in in_rows[checkpoint_id]} <= versions.keys()
             parent = loaded.parent_config
             if parent is not None:
                 assert parent["configurable"]["checkpoint_id"] in ids, checkpoint_id

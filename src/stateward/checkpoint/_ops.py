@@ -27,7 +27,15 @@ from stateward import errors
 from stateward.core.heads import Expectation, ThreadKey
 from stateward.statements import DuplicateKeyError, Json, Op, Row, Statement
 
-_CHECKPOINT_BODY_EXCLUDED = ("channel_values", "channel_versions")
+INLINE_STR_LIMIT = 256
+"""Strings up to this length are kept inside the checkpoint, like other scalars."""
+
+
+def _is_inline(value: Any) -> bool:
+    """Small scalars live in the checkpoint row: a value row each would cost more."""
+    if value is None or isinstance(value, bool | int | float):
+        return True
+    return isinstance(value, str) and len(value) <= INLINE_STR_LIMIT
 
 
 def checkpoint_config(key: ThreadKey, checkpoint_id: str) -> RunnableConfig:
@@ -127,16 +135,16 @@ def _from_joined(
         thread_id, ns, checkpoint_id = row[0], row[1], row[2]
         body = serde.loads_typed((row[4], row[5]))
         body["channel_versions"] = _from_json(row[6])
-        blob_rows = zip(*(row[8:12] if row[8] else ((),) * 4), strict=True)
+        blob_rows = zip(*(row[9:13] if row[9] else ((),) * 4), strict=True)
         values = _group_values(
             serde, ((thread_id, ns, c, v, t, b) for c, v, t, b in blob_rows)
         )
-        write_rows = zip(*(row[12:16] if row[12] else ((),) * 4), strict=True)
+        write_rows = zip(*(row[13:17] if row[13] else ((),) * 4), strict=True)
         writes = _group_writes(
             serde,
             ((thread_id, ns, checkpoint_id, i, c, t, b) for i, c, t, b in write_rows),
         )
-        tuples.append(_tuple(row[:8], body, values, writes))
+        tuples.append(_tuple(row[:9], body, values, writes))
     return tuples
 
 
@@ -147,12 +155,12 @@ def _hydrate(
     bodies = []
     blob_keys: list[list[str]] = []
     write_keys: list[list[str]] = []
-    for thread_id, ns, checkpoint_id, _, ctype, cbody, versions, _ in rows:
+    for thread_id, ns, checkpoint_id, _, ctype, cbody, versions, in_blobs, _ in rows:
         body = serde.loads_typed((ctype, cbody))
         body["channel_versions"] = _from_json(versions)
         bodies.append(body)
         blob_keys.extend(
-            [thread_id, ns, ch, str(v)] for ch, v in body["channel_versions"].items()
+            [thread_id, ns, ch, v] for ch, v in _from_json(in_blobs).items()
         )
         write_keys.append([thread_id, ns, checkpoint_id])
     blob_rows, write_rows = yield (
@@ -193,13 +201,12 @@ def _tuple(
     values: Mapping[tuple[str, str, str, str], Any],
     writes: Mapping[tuple[str, str, str], list[PendingWrite]],
 ) -> CheckpointTuple:
-    thread_id, ns, checkpoint_id, parent_id, _, _, _, metadata = row
-    channel_values = {}
+    thread_id, ns, checkpoint_id, parent_id, _, _, _, _, metadata = row
+    channel_values = body.setdefault("channel_values", {})  # the inline values
     for ch, version in body["channel_versions"].items():
         value_key = (thread_id, ns, ch, str(version))
         if value_key in values:
             channel_values[ch] = values[value_key]
-    body["channel_values"] = channel_values
     return CheckpointTuple(
         config=_config(thread_id, ns, checkpoint_id),
         checkpoint=body,  # type: ignore[arg-type]  # rebuilt Checkpoint dict
@@ -232,13 +239,19 @@ def checkpoint_rows(
     new_versions: ChannelVersions,
     parent_id: str | None,
 ) -> CheckpointRows:
-    """Serialise a checkpoint: its body, its metadata, and the values that changed."""
+    """Serialise a checkpoint: its body with the small values, and the large values
+    that changed (the others are already stored under their versions)."""
     thread_id, ns = key
-    body = {k: v for k, v in checkpoint.items() if k not in _CHECKPOINT_BODY_EXCLUDED}
-    ctype, cbody = serde.dumps_typed(body)
     values = checkpoint["channel_values"]
+    inline = {ch: v for ch, v in values.items() if _is_inline(v)}
+    body = {k: v for k, v in checkpoint.items() if k != "channel_versions"}
+    body["channel_values"] = inline
+    ctype, cbody = serde.dumps_typed(body)
+    versions = checkpoint["channel_versions"]
     blobs = []
     for channel, version in new_versions.items():
+        if channel in inline:
+            continue
         type_, blob = (
             serde.dumps_typed(values[channel]) if channel in values else ("empty", None)
         )
@@ -261,7 +274,10 @@ def checkpoint_rows(
         "run_id": str(run_id) if run_id is not None else None,
         "checkpoint_type": ctype,
         "checkpoint": cbody,
-        "channel_versions": Json(dict(checkpoint["channel_versions"])),
+        "channel_versions": Json(dict(versions)),
+        "blob_versions": Json(
+            {ch: str(v) for ch, v in versions.items() if ch not in inline}
+        ),
         "metadata": Json(_strip_nul(dict(metadata))),
     }
     return CheckpointRows(key, checkpoint["id"], parent_id, row, blobs)
@@ -275,10 +291,10 @@ def put_in_one_statement(rows: CheckpointRows, expect: Expectation) -> Op[None]:
         "any_head": expect.any_head,
         "expected": sorted(h for h in expect.heads if h is not None),
         "none_ok": expect.any_head or None in expect.heads,
-        "blob_channels": [b["channel"] for b in rows.blobs],
-        "blob_versions": [b["version"] for b in rows.blobs],
-        "blob_types": [b["type"] for b in rows.blobs],
-        "blob_values": [b["blob"] for b in rows.blobs],
+        "value_channels": [b["channel"] for b in rows.blobs],
+        "value_versions": [b["version"] for b in rows.blobs],
+        "value_types": [b["type"] for b in rows.blobs],
+        "value_blobs": [b["blob"] for b in rows.blobs],
     }
     try:
         accepted, head = yield Statement("put_checkpoint", params, fetch="one")

@@ -29,23 +29,24 @@ WITH head AS (
 ), values_written AS (
     INSERT INTO stateward_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
     SELECT %(thread_id)s, %(checkpoint_ns)s, b.channel, b.version, b.type, b.blob
-    FROM unnest(%(blob_channels)s::text[], %(blob_versions)s::text[],
-                %(blob_types)s::text[], %(blob_values)s::bytea[])
+    FROM unnest(%(value_channels)s::text[], %(value_versions)s::text[],
+                %(value_types)s::text[], %(value_blobs)s::bytea[])
          AS b(channel, version, type, blob)
     WHERE (SELECT accepted FROM verdict)
     ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING
 ), checkpoint_written AS (
     INSERT INTO stateward_checkpoints (
         thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id,
-        checkpoint_type, checkpoint, channel_versions, metadata)
+        checkpoint_type, checkpoint, channel_versions, blob_versions, metadata)
     SELECT %(thread_id)s, %(checkpoint_ns)s, %(checkpoint_id)s, %(parent_checkpoint_id)s,
            %(run_id)s, %(checkpoint_type)s, %(checkpoint)s, %(channel_versions)s,
-           %(metadata)s
+           %(blob_versions)s, %(metadata)s
     WHERE (SELECT accepted FROM verdict)
     ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET
         checkpoint_type = EXCLUDED.checkpoint_type,
         checkpoint = EXCLUDED.checkpoint,
         channel_versions = EXCLUDED.channel_versions,
+        blob_versions = EXCLUDED.blob_versions,
         metadata = EXCLUDED.metadata,
         run_id = EXCLUDED.run_id
 )
@@ -142,9 +143,9 @@ WHERE h.thread_id = ANY(%(thread_ids)s) AND NOT EXISTS (
 -- name: copy_checkpoints
 INSERT INTO stateward_checkpoints (
     thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id,
-    checkpoint_type, checkpoint, channel_versions, metadata, created_at)
+    checkpoint_type, checkpoint, channel_versions, blob_versions, metadata, created_at)
 SELECT %(target)s, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id,
-       checkpoint_type, checkpoint, channel_versions, metadata, created_at
+       checkpoint_type, checkpoint, channel_versions, blob_versions, metadata, created_at
 FROM stateward_checkpoints WHERE thread_id = %(source)s
 ON CONFLICT DO NOTHING;
 
@@ -190,7 +191,7 @@ DELETE FROM stateward_blobs b
 WHERE b.thread_id = ANY(%(thread_ids)s) AND NOT EXISTS (
     SELECT 1 FROM stateward_checkpoints c
     WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns
-      AND c.channel_versions ->> b.channel = b.version);
+      AND c.blob_versions ->> b.channel = b.version);
 
 -- name: migrate_lock
 -- Two processes migrating at once: the second waits here, then finds nothing to do.

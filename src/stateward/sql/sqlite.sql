@@ -21,14 +21,16 @@ ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING;
 -- name: upsert_checkpoint
 INSERT INTO stateward_checkpoints (
     thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id,
-    checkpoint_type, checkpoint, channel_versions, metadata)
+    checkpoint_type, checkpoint, channel_versions, blob_versions, metadata)
 VALUES (
     :thread_id, :checkpoint_ns, :checkpoint_id, :parent_checkpoint_id,
-    :run_id, :checkpoint_type, :checkpoint, :channel_versions, :metadata)
+    :run_id, :checkpoint_type, :checkpoint, :channel_versions, :blob_versions,
+    :metadata)
 ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET
     checkpoint_type = EXCLUDED.checkpoint_type,
     checkpoint = EXCLUDED.checkpoint,
     channel_versions = EXCLUDED.channel_versions,
+    blob_versions = EXCLUDED.blob_versions,
     metadata = EXCLUDED.metadata,
     run_id = EXCLUDED.run_id;
 
@@ -52,14 +54,14 @@ ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO UPDATE SE
 
 -- name: get_checkpoint
 SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id,
-       checkpoint_type, checkpoint, channel_versions, metadata
+       checkpoint_type, checkpoint, channel_versions, blob_versions, metadata
 FROM stateward_checkpoints
 WHERE thread_id = :thread_id AND checkpoint_ns = :checkpoint_ns
   AND checkpoint_id = :checkpoint_id;
 
 -- name: get_latest_checkpoint
 SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id,
-       checkpoint_type, checkpoint, channel_versions, metadata
+       checkpoint_type, checkpoint, channel_versions, blob_versions, metadata
 FROM stateward_checkpoints
 WHERE thread_id = :thread_id AND checkpoint_ns = :checkpoint_ns
 ORDER BY checkpoint_id DESC
@@ -67,7 +69,7 @@ LIMIT 1;
 
 -- name: list_checkpoints
 SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id,
-       checkpoint_type, checkpoint, channel_versions, metadata
+       checkpoint_type, checkpoint, channel_versions, blob_versions, metadata
 FROM stateward_checkpoints
 WHERE (:thread_id IS NULL OR thread_id = :thread_id)
   AND (:checkpoint_ns IS NULL OR checkpoint_ns = :checkpoint_ns)
@@ -147,9 +149,9 @@ WHERE thread_id IN (SELECT value FROM json_each(:thread_ids)) AND NOT EXISTS (
 -- name: copy_checkpoints
 INSERT INTO stateward_checkpoints (
     thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id,
-    checkpoint_type, checkpoint, channel_versions, metadata, created_at)
+    checkpoint_type, checkpoint, channel_versions, blob_versions, metadata, created_at)
 SELECT :target, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id,
-       checkpoint_type, checkpoint, channel_versions, metadata, created_at
+       checkpoint_type, checkpoint, channel_versions, blob_versions, metadata, created_at
 FROM stateward_checkpoints WHERE thread_id = :source
 ON CONFLICT DO NOTHING;
 
@@ -195,7 +197,7 @@ WHERE thread_id IN (SELECT value FROM json_each(:thread_ids)) AND NOT EXISTS (
 -- Values no remaining checkpoint refers to.
 DELETE FROM stateward_blobs
 WHERE thread_id IN (SELECT value FROM json_each(:thread_ids)) AND NOT EXISTS (
-    SELECT 1 FROM stateward_checkpoints c, json_each(c.channel_versions) AS v
+    SELECT 1 FROM stateward_checkpoints c, json_each(c.blob_versions) AS v
     WHERE c.thread_id = stateward_blobs.thread_id
       AND c.checkpoint_ns = stateward_blobs.checkpoint_ns
       AND v.key = stateward_blobs.channel

@@ -6,10 +6,13 @@ CREATE TABLE stateward_checkpoints (
     checkpoint_id text NOT NULL,
     parent_checkpoint_id text,
     run_id text,
-    -- The checkpoint without channel_values and channel_versions, serialised.
+    -- The checkpoint without channel_versions, serialised; its channel_values hold
+    -- only the small (inline) values. The others are in stateward_blobs, under the
+    -- versions in blob_versions.
     checkpoint_type text NOT NULL,
     checkpoint bytea NOT NULL,
     channel_versions jsonb NOT NULL,
+    blob_versions jsonb NOT NULL,
     metadata jsonb NOT NULL DEFAULT '{}',
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
@@ -56,19 +59,22 @@ CREATE TABLE stateward_heads (
 -- read is one statement; the joins run only for the rows a query returns.
 CREATE VIEW stateward_checkpoint_tuples AS
 SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id,
-       c.checkpoint_type, c.checkpoint, c.channel_versions, c.metadata,
-       bl.channels AS blob_channels, bl.versions AS blob_versions,
-       bl.types AS blob_types, bl.blobs AS blob_values,
+       c.checkpoint_type, c.checkpoint, c.channel_versions, c.blob_versions, c.metadata,
+       bl.channels AS value_channels, bl.versions AS value_versions,
+       bl.types AS value_types, bl.blobs AS value_blobs,
        wr.task_ids AS write_task_ids, wr.channels AS write_channels,
        wr.types AS write_types, wr.blobs AS write_values
 FROM stateward_checkpoints c
 LEFT JOIN LATERAL (
     SELECT array_agg(b.channel) AS channels, array_agg(b.version) AS versions,
            array_agg(b.type) AS types, array_agg(b.blob) AS blobs
-    FROM jsonb_each_text(c.channel_versions) AS v
-    JOIN stateward_blobs b
-      ON b.thread_id = c.thread_id AND b.checkpoint_ns = c.checkpoint_ns
-     AND b.channel = v.key AND b.version = v.value
+    FROM jsonb_each_text(c.blob_versions) AS v
+    -- One primary-key probe per value, whatever the length of the history.
+    CROSS JOIN LATERAL (
+        SELECT b.channel, b.version, b.type, b.blob FROM stateward_blobs b
+        WHERE b.thread_id = c.thread_id AND b.checkpoint_ns = c.checkpoint_ns
+          AND b.channel = v.key AND b.version = v.value
+    ) AS b
 ) AS bl ON true
 LEFT JOIN LATERAL (
     SELECT array_agg(w.task_id ORDER BY w.task_path, w.task_id, w.idx) AS task_ids,

@@ -6,10 +6,13 @@ CREATE TABLE stateward_checkpoints (
     checkpoint_id TEXT NOT NULL,
     parent_checkpoint_id TEXT,
     run_id TEXT,
-    -- The checkpoint without channel_values and channel_versions, serialised.
+    -- The checkpoint without channel_versions, serialised; its channel_values hold
+    -- only the small (inline) values. The others are in stateward_blobs, under the
+    -- versions in blob_versions.
     checkpoint_type TEXT NOT NULL,
     checkpoint BLOB NOT NULL,
     channel_versions TEXT NOT NULL,  -- JSON object
+    blob_versions TEXT NOT NULL,  -- JSON object
     metadata TEXT NOT NULL DEFAULT '{}',  -- JSON object
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
