@@ -84,7 +84,8 @@ LIMIT coalesce(:limit, -1);
 -- :keys is a JSON array of [thread_id, checkpoint_ns, channel, version].
 SELECT b.thread_id, b.checkpoint_ns, b.channel, b.version, b.type, b.blob
 FROM json_each(:keys) AS k
-JOIN stateward_blobs b
+-- CROSS JOIN keeps the key list as the outer loop: one primary-key probe per key.
+CROSS JOIN stateward_blobs b
   ON b.thread_id = k.value ->> 0 AND b.checkpoint_ns = k.value ->> 1
  AND b.channel = k.value ->> 2 AND b.version = k.value ->> 3;
 
@@ -94,7 +95,7 @@ JOIN stateward_blobs b
 SELECT w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.channel, w.type,
        w.blob
 FROM json_each(:keys) AS k
-JOIN stateward_writes w
+CROSS JOIN stateward_writes w
   ON w.thread_id = k.value ->> 0 AND w.checkpoint_ns = k.value ->> 1
  AND w.checkpoint_id = k.value ->> 2
 ORDER BY w.task_path, w.task_id, w.idx;
