@@ -52,3 +52,59 @@ class StorageRetry:
 
 
 NO_RETRY = StorageRetry(attempts=1)
+
+
+TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+"""HTTP statuses worth another try: timeouts, rate limits, server-side failures."""
+
+_PROGRAMMING_ERRORS = (
+    TypeError,
+    ValueError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    NameError,
+    ImportError,
+    AssertionError,
+    NotImplementedError,
+    ArithmeticError,
+)
+
+
+def _http_status(exc: BaseException) -> int | None:
+    """The status of an HTTP error from httpx, requests or aiohttp, by shape."""
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None) or getattr(exc, "status", None)
+    return status if isinstance(status, int) else None
+
+
+def _is_transient_by_name(exc: BaseException) -> bool:
+    """Client-library errors we cannot import here (core has no optional deps)."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return bool(
+        names
+        & {
+            "TransportError",  # httpx: connect/read/write errors and timeouts
+            "OperationalError",  # database drivers: lost connection, restart
+            "StorageUnavailableError",
+            "ServiceUnavailableError",
+        }
+    )
+
+
+def is_transient_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is worth retrying: a failure of the world, not of the code.
+
+    Retried: lost or refused connections, timeouts, HTTP 408/425/429/5xx, database
+    connection failures. Never retried: programming errors (TypeError, ValueError,
+    KeyError...), other HTTP statuses, and anything unknown: retrying a bug only
+    repeats its side effects.
+    """
+    status = _http_status(exc)
+    if status is not None:
+        return status in TRANSIENT_STATUS
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, _PROGRAMMING_ERRORS):
+        return False
+    return _is_transient_by_name(exc)
