@@ -43,6 +43,64 @@ def _demo(args: argparse.Namespace) -> int:
     return demo.main(args.database_url, thread_id=args.thread, steps=args.steps)
 
 
+def _history_options(parser: argparse.ArgumentParser) -> None:
+    _database_option(parser)
+    parser.add_argument("thread", help="thread id")
+    parser.add_argument("--ns", default="", help="checkpoint namespace (default: root)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _history(args: argparse.Namespace) -> int:
+    from stateward import database, history  # noqa: PLC0415 - imports LangGraph
+
+    with database.open_saver(args.database_url) as saver:
+        entries = history.timeline(saver, args.thread, args.ns)
+    print(history.to_json(entries) if args.json else history.render_timeline(entries))
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from stateward import database, history  # noqa: PLC0415 - imports LangGraph
+
+    with database.open_saver(args.database_url) as saver:
+        result = history.diff(saver, args.thread, args.a, args.b, args.ns)
+    print(history.to_json(result) if args.json else history.render_diff(result))
+    return 0
+
+
+def _blame(args: argparse.Namespace) -> int:
+    from stateward import database, history  # noqa: PLC0415 - imports LangGraph
+
+    with database.open_saver(args.database_url) as saver:
+        lines = history.blame(saver, args.thread, args.key, args.ns)
+    rendered = history.render_blame(args.key, lines)
+    print(history.to_json(lines) if args.json else rendered)
+    return 0
+
+
+def _add_history_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    timeline = commands.add_parser(
+        "history", help="list a thread's checkpoints: node, source, changed keys"
+    )
+    _history_options(timeline)
+    timeline.set_defaults(run=_history)
+
+    diff = commands.add_parser("diff", help="show what changed between two checkpoints")
+    _history_options(diff)
+    diff.add_argument("a", help="older checkpoint id (or unique prefix)")
+    diff.add_argument("b", help="newer checkpoint id (or unique prefix)")
+    diff.set_defaults(run=_diff)
+
+    blame = commands.add_parser(
+        "blame", help="show which node and step set each part of a state key"
+    )
+    _history_options(blame)
+    blame.add_argument("key", help="state key, e.g. messages")
+    blame.set_defaults(run=_blame)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``stateward`` command."""
     parser = argparse.ArgumentParser(
@@ -64,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--thread", default="demo", help="thread id (default: demo)")
     demo.add_argument("--steps", type=int, default=10, help="steps in the run")
     demo.set_defaults(run=_demo)
+    _add_history_commands(commands)
     return parser
 
 

@@ -4,6 +4,7 @@
 
     StatewardError
     ├── ConflictError            built on state that another writer has since changed
+    ├── EffectConflictError      an effect key already recorded for another request
     ├── StorageUnavailableError  the database stayed unreachable through every retry
     ├── SerializationError       a value cannot be stored, or a stored one read
     ├── MigrationError           the schema cannot reach the expected version
@@ -62,3 +63,36 @@ class MigrationError(StatewardError):
 
 class InvalidInputError(StatewardError, ValueError):
     """A caller passed something that cannot be right (a bad config or option)."""
+
+
+class EffectConflictError(StatewardError):
+    """An effect key of a task was recorded for a different request.
+
+    Replaying an effect must send the same request; a different one under the same
+    key is a bug in the node (a key reused for two effects, or a request built from
+    something that changes between attempts). Nothing was run: give each distinct
+    effect its own key.
+    """
+
+    def __init__(
+        self,
+        *,
+        thread_id: str,
+        checkpoint_ns: str,
+        task_id: str,
+        effect_key: str,
+        recorded_hash: str,
+        request_hash: str,
+    ) -> None:
+        self.thread_id = thread_id
+        self.checkpoint_ns = checkpoint_ns
+        self.task_id = task_id
+        self.effect_key = effect_key
+        self.recorded_hash = recorded_hash
+        self.request_hash = request_hash
+        super().__init__(
+            f"effect {effect_key!r} of task {task_id!r} (thread {thread_id!r}, "
+            f"namespace {checkpoint_ns!r}) was recorded for another request "
+            f"(sha256 {recorded_hash[:12]}..., now {request_hash[:12]}...); "
+            "it was not run again: use a distinct key for each distinct effect"
+        )

@@ -28,9 +28,11 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from stateward import errors
 from stateward.checkpoint import _ops
+from stateward.checkpoint._effects import EffectStoreMixin
 from stateward.core import heads
 from stateward.core.codec import SafeSerializer
 from stateward.migrations import apply as apply_migrations
+from stateward.observability import _storage as observe
 from stateward.sql import Dialect
 from stateward.statements import Op
 
@@ -46,6 +48,12 @@ class Call(Generic[T, R]):
     make_op: Callable[[], Op[T]]
     mode: Mode
     finish: Callable[[T], R]
+    operation: str = "other"
+    """The saver method, for metrics, logs and spans."""
+    size: int = 0
+    """Bytes the call writes (checkpoints and writes), for metrics."""
+    thread_id: str | None = None
+    """The thread the call reads or writes, for spans."""
 
 
 def _identity(value: Any) -> Any:
@@ -61,7 +69,7 @@ def _thread_key(config: RunnableConfig) -> heads.ThreadKey:
     return str(configurable["thread_id"]), str(configurable.get("checkpoint_ns", ""))
 
 
-class StatewardSaver(BaseCheckpointSaver[str]):
+class StatewardSaver(EffectStoreMixin, BaseCheckpointSaver[str]):
     """Conflict-safe LangGraph checkpoint saver; see the concrete savers."""
 
     dialect: Dialect
@@ -74,16 +82,28 @@ class StatewardSaver(BaseCheckpointSaver[str]):
 
     # -- how a call is executed: provided by the sync and async families -----------
 
-    def _execute(self, call: Call[Any, R]) -> R:
+    def _run(self, call: Call[T, Any]) -> T:
         raise NotImplementedError
 
-    async def _aexecute(self, call: Call[Any, R]) -> R:
+    async def _arun(self, call: Call[T, Any]) -> T:
         raise NotImplementedError
+
+    def _execute(self, call: Call[Any, R]) -> R:
+        with observe.storage_call(self.dialect, call):
+            result = self._run(call)
+        return call.finish(result)
+
+    async def _aexecute(self, call: Call[Any, R]) -> R:
+        with observe.storage_call(self.dialect, call):
+            result = await self._arun(call)
+        return call.finish(result)
 
     # -- the calls ------------------------------------------------------------------
 
     def _migrate_call(self) -> Call[list[int], list[int]]:
-        return Call(lambda: apply_migrations(self.dialect), "migrate", _identity)
+        return Call(
+            lambda: apply_migrations(self.dialect), "migrate", _identity, "migrate"
+        )
 
     def _get_tuple_call(
         self, config: RunnableConfig
@@ -101,6 +121,8 @@ class StatewardSaver(BaseCheckpointSaver[str]):
             lambda: _ops.get_tuple(self.serde, key, requested, joined=joined),
             "statement" if joined else "read",
             finish,
+            "get_tuple",
+            thread_id=key[0],
         )
 
     def _list_call(
@@ -122,6 +144,7 @@ class StatewardSaver(BaseCheckpointSaver[str]):
             ),
             "statement" if joined else "read",
             _identity,
+            "list",
         )
 
     def _put_call(
@@ -149,9 +172,16 @@ class StatewardSaver(BaseCheckpointSaver[str]):
 
         if self.one_statement:
             return Call(
-                lambda: _ops.put_in_one_statement(rows, expect), "statement", finish
+                lambda: _ops.put_in_one_statement(rows, expect),
+                "statement",
+                finish,
+                "put",
+                rows.size,
+                key[0],
             )
-        return Call(lambda: _ops.put(rows, expect), "write", finish)
+        return Call(
+            lambda: _ops.put(rows, expect), "write", finish, "put", rows.size, key[0]
+        )
 
     def _put_writes_call(
         self,
@@ -177,6 +207,8 @@ class StatewardSaver(BaseCheckpointSaver[str]):
             ),
             "statement",
             _identity,
+            "put_writes",
+            thread_id=key[0],
         )
 
     def _forgetting(self, thread_ids: Sequence[str]) -> Callable[[None], None]:
@@ -190,20 +222,32 @@ class StatewardSaver(BaseCheckpointSaver[str]):
 
     def _delete_threads_call(self, thread_ids: Sequence[str]) -> Call[None, None]:
         ids = [str(t) for t in thread_ids]
-        return Call(lambda: _ops.delete_threads(ids), "write", self._forgetting(ids))
+        return Call(
+            lambda: _ops.delete_threads(ids),
+            "write",
+            self._forgetting(ids),
+            "delete_thread",
+        )
 
     def _delete_for_runs_call(self, run_ids: Sequence[str]) -> Call[None, None]:
         ids = [str(r) for r in run_ids]
-        return Call(lambda: _ops.delete_for_runs(ids), "write", _identity)
+        return Call(
+            lambda: _ops.delete_for_runs(ids), "write", _identity, "delete_for_runs"
+        )
 
     def _copy_thread_call(self, source: str, target: str) -> Call[None, None]:
         return Call(
-            lambda: _ops.copy_thread(str(source), str(target)), "write", _identity
+            lambda: _ops.copy_thread(str(source), str(target)),
+            "write",
+            _identity,
+            "copy_thread",
         )
 
     def _prune_call(self, thread_ids: Sequence[str], strategy: str) -> Call[None, None]:
         ids = [str(t) for t in thread_ids]
-        return Call(lambda: _ops.prune(ids, strategy), "write", self._forgetting(ids))
+        return Call(
+            lambda: _ops.prune(ids, strategy), "write", self._forgetting(ids), "prune"
+        )
 
     # -- BaseCheckpointSaver, sync ----------------------------------------------------
 
@@ -336,9 +380,10 @@ class SyncDriverSaver(StatewardSaver):
 
     _driver: Any
 
-    def _execute(self, call: Call[Any, R]) -> R:
-        return call.finish(self._driver.run(call.make_op, call.mode))
+    def _run(self, call: Call[T, Any]) -> T:
+        result: T = self._driver.run(call.make_op, call.mode)
+        return result
 
-    async def _aexecute(self, call: Call[Any, R]) -> R:
-        result = await asyncio.to_thread(self._driver.run, call.make_op, call.mode)
-        return call.finish(result)
+    async def _arun(self, call: Call[T, Any]) -> T:
+        result: T = await asyncio.to_thread(self._driver.run, call.make_op, call.mode)
+        return result

@@ -229,6 +229,12 @@ class CheckpointRows:
     checkpoint: Mapping[str, Any]
     blobs: Sequence[Mapping[str, Any]]
 
+    @property
+    def size(self) -> int:
+        """Serialised bytes: the checkpoint body and the values stored with it."""
+        values = sum(len(b["blob"] or b"") for b in self.blobs)
+        return len(self.checkpoint["checkpoint"]) + values
+
 
 def checkpoint_rows(
     serde: SerializerProtocol,
@@ -382,13 +388,14 @@ def put_writes(
 
 
 def delete_threads(thread_ids: Sequence[str]) -> Op[None]:
-    """Remove every checkpoint, value, write and head of the threads."""
+    """Remove every checkpoint, value, write, head and effect record of the threads."""
     params = {"thread_ids": list(thread_ids)}
     yield (
         Statement("delete_thread_writes", params),
         Statement("delete_thread_blobs", params),
         Statement("delete_thread_checkpoints", params),
         Statement("delete_thread_heads", params),
+        Statement("delete_thread_effects", params),
     )
 
 

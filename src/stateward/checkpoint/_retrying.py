@@ -15,6 +15,7 @@ import tenacity
 
 from stateward import errors
 from stateward.core.retry import StorageRetry
+from stateward.observability import _storage as observe
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -40,6 +41,10 @@ class _Attempts:
             f"{self.what} unavailable after {tries} attempt(s): {exc}"
         )
 
+    def retried(self, exc: BaseException | None) -> None:
+        if exc is not None:
+            observe.storage_retry(self.what.lower(), exc)
+
     def give_up_now(self) -> bool:
         return self.policy.attempts <= 1 or self.remaining <= 0
 
@@ -49,7 +54,12 @@ class _Attempts:
             assert cause is not None  # noqa: S101 - tenacity gives up only on failures
             raise self.unavailable(cause, state.attempt_number + 1) from cause
 
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            if state.outcome is not None and state.outcome.failed:
+                self.retried(state.outcome.exception())
+
         return {
+            "before_sleep": before_sleep,
             **self.policy.tenacity_kwargs(
                 self.is_transient,
                 attempts=self.policy.attempts - 1,
@@ -77,6 +87,7 @@ def call(
         attempts = _Attempts(policy, is_transient, what, started)
         if attempts.give_up_now():
             raise attempts.unavailable(exc, 1) from exc
+        attempts.retried(exc)
     retrying = tenacity.Retrying(**attempts.kwargs())
     result: T = retrying(fn, *args, **kwargs)
     return result
@@ -100,5 +111,6 @@ async def acall(
         attempts = _Attempts(policy, is_transient, what, started)
         if attempts.give_up_now():
             raise attempts.unavailable(exc, 1) from exc
+        attempts.retried(exc)
     retrying = tenacity.AsyncRetrying(**attempts.kwargs())
     return await retrying(fn, *args, **kwargs)

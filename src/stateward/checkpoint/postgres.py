@@ -22,7 +22,7 @@ from stateward.checkpoint._postgres_driver import (
 from stateward.core.codec import SafeSerializer
 from stateward.core.retry import StorageRetry
 
-R = TypeVar("R")
+T = TypeVar("T")
 
 DEFAULT_POOL_SIZE = 10
 
@@ -127,10 +127,11 @@ class AsyncPostgresSaver(StatewardSaver):
         """Create or upgrade the schema; safe to run from several processes at once."""
         await self._aexecute(self._migrate_call())
 
-    async def _aexecute(self, call: Call[Any, R]) -> R:
-        return call.finish(await self._driver.run(call.make_op, call.mode))
+    async def _arun(self, call: Call[T, Any]) -> T:
+        result: T = await self._driver.run(call.make_op, call.mode)
+        return result
 
-    def _execute(self, call: Call[Any, R]) -> R:
+    def _run(self, call: Call[T, Any]) -> T:
         try:
             if asyncio.get_running_loop() is self.loop:
                 raise errors.InvalidInputError(
@@ -139,7 +140,7 @@ class AsyncPostgresSaver(StatewardSaver):
                 )
         except RuntimeError:
             pass  # no loop in this thread: the normal case for a sync caller
-        future: concurrent.futures.Future[Any] = asyncio.run_coroutine_threadsafe(
+        future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(
             self._driver.run(call.make_op, call.mode), self.loop
         )
-        return call.finish(future.result())
+        return future.result()

@@ -209,3 +209,24 @@ SELECT version FROM stateward_migrations ORDER BY version;
 
 -- name: record_migration
 INSERT INTO stateward_migrations (version, name) VALUES (%(version)s, %(name)s);
+
+-- name: get_effect
+-- The recorded effect of one key of a task (stateward.effects), if any.
+SELECT request_hash, result_type, result FROM stateward_effects
+WHERE thread_id = %(thread_id)s AND checkpoint_ns = %(checkpoint_ns)s
+  AND task_id = %(task_id)s AND effect_key = %(effect_key)s;
+
+-- name: insert_effect
+-- Record an effect unless one is already there; returns a row only if inserted (a
+-- row committed concurrently is not visible to this statement: read it with
+-- get_effect).
+INSERT INTO stateward_effects (
+    thread_id, checkpoint_ns, task_id, effect_key, request_hash, result_type, result)
+VALUES (%(thread_id)s, %(checkpoint_ns)s, %(task_id)s, %(effect_key)s,
+        %(request_hash)s, %(result_type)s, %(result)s)
+ON CONFLICT (thread_id, checkpoint_ns, task_id, effect_key) DO NOTHING
+RETURNING request_hash;
+
+-- name: delete_thread_effects
+-- For delete_thread: the effect records of the threads.
+DELETE FROM stateward_effects WHERE thread_id = ANY(%(thread_ids)s);

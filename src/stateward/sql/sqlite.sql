@@ -220,3 +220,22 @@ SELECT version FROM stateward_migrations ORDER BY version;
 
 -- name: record_migration
 INSERT INTO stateward_migrations (version, name) VALUES (:version, :name);
+
+-- name: get_effect
+-- The recorded effect of one key of a task (stateward.effects), if any.
+SELECT request_hash, result_type, result FROM stateward_effects
+WHERE thread_id = :thread_id AND checkpoint_ns = :checkpoint_ns
+  AND task_id = :task_id AND effect_key = :effect_key;
+
+-- name: insert_effect
+-- Record an effect unless one is already there; returns a row only if inserted.
+INSERT INTO stateward_effects (
+    thread_id, checkpoint_ns, task_id, effect_key, request_hash, result_type, result)
+VALUES (:thread_id, :checkpoint_ns, :task_id, :effect_key,
+        :request_hash, :result_type, :result)
+ON CONFLICT (thread_id, checkpoint_ns, task_id, effect_key) DO NOTHING
+RETURNING request_hash;
+
+-- name: delete_thread_effects
+-- For delete_thread: the effect records of the threads.
+DELETE FROM stateward_effects WHERE thread_id IN (SELECT value FROM json_each(:thread_ids));

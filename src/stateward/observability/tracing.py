@@ -1,0 +1,72 @@
+"""OpenTelemetry spans; free when the ``otel`` extra is not installed.
+
+Spans follow the GenAI semantic conventions where they apply: a graph run is
+``invoke_workflow {graph}``, each node a child span, each checkpoint operation its
+own child span, the thread id in ``gen_ai.conversation.id``. Exporting (OTLP when the
+standard ``OTEL_*`` variables are set) is configured by the application or the
+server, not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Final
+
+try:
+    from opentelemetry import trace
+
+    AVAILABLE = True
+except ImportError:  # pragma: no cover - exercised where the extra is absent
+    AVAILABLE = False
+
+INSTRUMENTATION: Final = "stateward"
+CONVERSATION_ID: Final = "gen_ai.conversation.id"
+OPERATION_NAME: Final = "gen_ai.operation.name"
+
+
+# A proxy until the application sets a provider, then the provider's own tracer:
+# fetched once, because get_tracer per span costs more than the span.
+_TRACER: Any = trace.get_tracer(INSTRUMENTATION) if AVAILABLE else None
+
+
+def tracer() -> Any:
+    """The tracer, or None when OpenTelemetry is not installed."""
+    return _TRACER
+
+
+@contextmanager
+def span(name: str, attributes: dict[str, Any]) -> Iterator[Any]:
+    """A span around the block (recording exceptions), or nothing at all."""
+    current = tracer()
+    if current is None:
+        yield None
+        return
+    # Not made current: nothing runs inside a checkpoint operation that could
+    # parent on it, and attaching a context costs as much as the span itself.
+    active = current.start_span(name, attributes=attributes)
+    try:
+        yield active
+    except BaseException as exc:
+        end_span(active, exc)
+        raise
+    active.end()
+
+
+def start_span(name: str, attributes: dict[str, Any], parent: Any = None) -> Any:
+    """Start a span to end later (callbacks), as a child of ``parent`` if given."""
+    current = tracer()
+    if current is None:
+        return None
+    context = trace.set_span_in_context(parent) if parent is not None else None
+    return current.start_span(name, context=context, attributes=attributes)
+
+
+def end_span(active: Any, error: BaseException | None = None) -> None:
+    """End a span from :func:`start_span`, marking it failed if ``error``."""
+    if active is None:
+        return
+    if error is not None:
+        active.record_exception(error)
+        active.set_status(trace.Status(trace.StatusCode.ERROR, type(error).__name__))
+    active.end()
