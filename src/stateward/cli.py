@@ -7,9 +7,10 @@ has one, shown in ``--help``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from stateward import errors
 
@@ -101,6 +102,19 @@ def _add_history_commands(
     blame.set_defaults(run=_blame)
 
 
+@contextlib.contextmanager
+def _tracing() -> Iterator[None]:
+    """Export spans over OTLP when the standard OTEL_* variables ask for it."""
+    from stateward.observability.setup import configure_tracing  # noqa: PLC0415
+
+    provider = configure_tracing(os.environ)
+    try:
+        yield
+    finally:
+        if provider is not None:
+            provider.shutdown()  # flush what is buffered
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``stateward`` command."""
     parser = argparse.ArgumentParser(
@@ -130,7 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``stateward`` command."""
     args = build_parser().parse_args(argv)
     try:
-        code: int = args.run(args)
+        with _tracing():
+            code: int = args.run(args)
     except errors.StatewardError as exc:
         print(f"stateward: {exc}", file=sys.stderr)
         return 2

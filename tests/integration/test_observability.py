@@ -185,6 +185,8 @@ def test_span_tree_follows_genai_conventions(sqlite_path: Path) -> None:
         assert span.parent.span_id == root.context.span_id
     puts = _by_name(spans, "checkpoint put")
     assert len(puts) == 4  # input, start, plan, act
-    assert all(
-        s.attributes and s.attributes["gen_ai.conversation.id"] == thread for s in puts
-    )
+    for put in puts:
+        assert put.attributes is not None
+        assert put.attributes["gen_ai.conversation.id"] == thread
+        assert put.parent is not None
+        assert put.parent.span_id == root.context.span_id

@@ -28,6 +28,7 @@ class _Open:
     fields: dict[str, Any]
     started: float
     span: Any
+    token: Any = None
 
 
 class GraphObserver(BaseCallbackHandler):
@@ -66,7 +67,8 @@ class GraphObserver(BaseCallbackHandler):
         if fields["thread_id"] is not None:
             attributes[tracing.CONVERSATION_ID] = str(fields["thread_id"])
         span = tracing.start_span(f"invoke_workflow {name}", attributes)
-        self._open[run_id] = _Open(None, fields, time.perf_counter(), span)
+        token = tracing.enter_workflow(span) if span is not None else None
+        self._open[run_id] = _Open(None, fields, time.perf_counter(), span, token)
 
     def _start_node(
         self, run_id: UUID, node: str, metadata: dict[str, Any], parent: _Open
@@ -96,6 +98,8 @@ class GraphObserver(BaseCallbackHandler):
         # An interrupt or a Command bubbling up is control flow, not a failure.
         failed = error is not None and not isinstance(error, GraphBubbleUp)
         tracing.end_span(run.span, error if failed else None)
+        if run.token is not None:
+            tracing.leave_workflow(run.token)
         if run.node is None:
             return
         seconds = time.perf_counter() - run.started

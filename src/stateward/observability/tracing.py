@@ -9,6 +9,7 @@ server, not here.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Final
@@ -30,6 +31,26 @@ OPERATION_NAME: Final = "gen_ai.operation.name"
 _TRACER: Any = trace.get_tracer(INSTRUMENTATION) if AVAILABLE else None
 
 
+# The run's workflow span, for spans opened in LangGraph's worker threads (checkpoint
+# writes): they run in copies of the run's context, so they see it as their parent.
+_workflow_span: contextvars.ContextVar[Any] = contextvars.ContextVar(
+    "stateward_workflow_span", default=None
+)
+
+
+def enter_workflow(active: Any) -> contextvars.Token[Any]:
+    """Make ``active`` the parent of spans opened later in this run's context."""
+    return _workflow_span.set(active)
+
+
+def leave_workflow(token: contextvars.Token[Any]) -> None:
+    """Undo :func:`enter_workflow` (from another context, just forget the span)."""
+    try:
+        _workflow_span.reset(token)
+    except ValueError:  # the run ended in a context other than the one it began in
+        _workflow_span.set(None)
+
+
 def tracer() -> Any:
     """The tracer, or None when OpenTelemetry is not installed."""
     return _TRACER
@@ -44,7 +65,9 @@ def span(name: str, attributes: dict[str, Any]) -> Iterator[Any]:
         return
     # Not made current: nothing runs inside a checkpoint operation that could
     # parent on it, and attaching a context costs as much as the span itself.
-    active = current.start_span(name, attributes=attributes)
+    parent = _workflow_span.get()
+    context = trace.set_span_in_context(parent) if parent is not None else None
+    active = current.start_span(name, context=context, attributes=attributes)
     try:
         yield active
     except BaseException as exc:
