@@ -26,9 +26,10 @@ def dsn_for(database: str) -> str:
     return urllib.parse.urlsplit(ADMIN_DSN)._replace(path=f"/{database}").geturl()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def pg_admin() -> Iterator[psycopg.Connection[tuple[object, ...]]]:
-    """An autocommit connection to the server's maintenance database."""
+    """An autocommit connection to the server's maintenance database (per test: a
+    test may restart the server)."""
     try:
         conn = psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
@@ -41,15 +42,21 @@ def pg_admin() -> Iterator[psycopg.Connection[tuple[object, ...]]]:
         yield conn
 
 
+def _admin(statement: sql.Composed) -> None:
+    # A connection of its own: a test may have restarted the server meanwhile.
+    with psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(statement)
+
+
 @pytest.fixture
 def pg_dsn(pg_admin: psycopg.Connection[tuple[object, ...]]) -> Iterator[str]:
     """A new, empty database for this test, dropped afterwards."""
     name = f"stateward_test_{uuid.uuid4().hex[:12]}"
-    pg_admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    _admin(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         yield dsn_for(name)
     finally:
-        pg_admin.execute(
+        _admin(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
                 sql.Identifier(name)
             )
