@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
@@ -31,6 +38,7 @@ from stateward.checkpoint import _ops
 from stateward.checkpoint._effects import EffectStoreMixin
 from stateward.core import heads
 from stateward.core.codec import SafeSerializer
+from stateward.core.compression import CompressingSerializer, Compression
 from stateward.migrations import apply as apply_migrations
 from stateward.observability import _storage as observe
 from stateward.sql import Dialect
@@ -39,6 +47,7 @@ from stateward.statements import Op
 T = TypeVar("T")
 R = TypeVar("R")
 Mode = Literal["statement", "read", "write", "migrate"]
+DEFAULT_COMPRESSION = Compression()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +86,24 @@ class StatewardSaver(EffectStoreMixin, BaseCheckpointSaver[str]):
     """Whether reads and checkpoint writes each run as one statement (PostgreSQL),
     rather than as short transactions of several (SQLite, where they cost nothing)."""
 
-    def __init__(self, *, serde: SerializerProtocol | None = None) -> None:
-        super().__init__(serde=serde or SafeSerializer())
+    def __init__(
+        self,
+        *,
+        serde: SerializerProtocol | None = None,
+        allowed_types: Iterable[tuple[str, ...] | type] = (),
+        compression: Compression | None = DEFAULT_COMPRESSION,
+    ) -> None:
+        """Args:
+        serde: a serializer to use instead of the safe default (it is still
+            wrapped by compression unless ``compression`` is None).
+        allowed_types: extra types stored state may contain (classes or
+            ``(module, name)`` pairs); anything else is refused on load.
+        compression: when to compress large values with zstd (None: never;
+            compressed rows written earlier still load).
+        """
+        inner = serde or SafeSerializer(allowed_types)
+        # Always wrapped: compressed rows stay readable with compression off.
+        super().__init__(serde=CompressingSerializer(inner, compression))
 
     # -- how a call is executed: provided by the sync and async families -----------
 
@@ -367,11 +392,12 @@ class StatewardSaver(EffectStoreMixin, BaseCheckpointSaver[str]):
         self, extra_allowlist: Collection[tuple[str, ...]]
     ) -> StatewardSaver:
         """A saver that also loads the types LangGraph derived from the state."""
-        if not isinstance(self.serde, SafeSerializer):
+        widen = getattr(self.serde, "with_allowed", None)
+        if widen is None:
             return self
         clone = self.__class__.__new__(self.__class__)
         clone.__dict__.update(self.__dict__)
-        clone.serde = self.serde.with_allowed(extra_allowlist)
+        clone.serde = widen(extra_allowlist)
         return clone
 
 

@@ -13,13 +13,18 @@ import psycopg_pool
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from stateward import errors
-from stateward.checkpoint._base import Call, StatewardSaver, SyncDriverSaver
+from stateward.checkpoint._base import (
+    DEFAULT_COMPRESSION,
+    Call,
+    StatewardSaver,
+    SyncDriverSaver,
+)
 from stateward.checkpoint._postgres_driver import (
     CONNECTION_KWARGS,
     AsyncPostgresDriver,
     PostgresDriver,
 )
-from stateward.core.codec import SafeSerializer
+from stateward.core.compression import Compression
 from stateward.core.retry import StorageRetry
 
 T = TypeVar("T")
@@ -49,9 +54,12 @@ class PostgresSaver(SyncDriverSaver):
         *,
         serde: SerializerProtocol | None = None,
         allowed_types: Iterable[tuple[str, ...] | type] = (),
+        compression: Compression | None = DEFAULT_COMPRESSION,
         retry: StorageRetry | None = None,
     ) -> None:
-        super().__init__(serde=serde or SafeSerializer(allowed_types))
+        super().__init__(
+            serde=serde, allowed_types=allowed_types, compression=compression
+        )
         self.conn = conn
         self._driver = PostgresDriver(conn, retry or StorageRetry())
 
@@ -96,9 +104,12 @@ class AsyncPostgresSaver(StatewardSaver):
         *,
         serde: SerializerProtocol | None = None,
         allowed_types: Iterable[tuple[str, ...] | type] = (),
+        compression: Compression | None = DEFAULT_COMPRESSION,
         retry: StorageRetry | None = None,
     ) -> None:
-        super().__init__(serde=serde or SafeSerializer(allowed_types))
+        super().__init__(
+            serde=serde, allowed_types=allowed_types, compression=compression
+        )
         self.conn = conn
         self._driver = AsyncPostgresDriver(conn, retry or StorageRetry())
         self.loop = asyncio.get_running_loop()

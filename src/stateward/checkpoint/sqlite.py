@@ -10,9 +10,9 @@ from typing import Any
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from stateward.checkpoint._base import SyncDriverSaver
+from stateward.checkpoint._base import DEFAULT_COMPRESSION, SyncDriverSaver
 from stateward.checkpoint._sqlite_driver import SqliteDriver, Synchronous, configure
-from stateward.core.codec import SafeSerializer
+from stateward.core.compression import Compression
 from stateward.core.retry import StorageRetry
 
 
@@ -30,6 +30,7 @@ class _SqliteSaverBase(SyncDriverSaver):
         *,
         serde: SerializerProtocol | None = None,
         allowed_types: Iterable[tuple[str, ...] | type] = (),
+        compression: Compression | None = DEFAULT_COMPRESSION,
         retry: StorageRetry | None = None,
         synchronous: Synchronous = "NORMAL",
     ) -> None:
@@ -41,12 +42,15 @@ class _SqliteSaverBase(SyncDriverSaver):
             serde: a serializer to use instead of the safe default.
             allowed_types: extra types stored state may contain (classes or
                 ``(module, name)`` pairs); anything else is refused on load.
+            compression: when to compress large values with zstd (None: never).
             retry: how long to retry while another process holds the database lock.
             synchronous: SQLite's ``synchronous`` pragma. ``NORMAL`` (the default,
                 with WAL) survives a crash of the process; ``FULL`` also survives a
                 power loss, at the cost of an fsync per commit.
         """
-        super().__init__(serde=serde or SafeSerializer(allowed_types))
+        super().__init__(
+            serde=serde, allowed_types=allowed_types, compression=compression
+        )
         configure(conn, synchronous)
         self.conn = conn
         self._driver = SqliteDriver(conn, retry or StorageRetry())
