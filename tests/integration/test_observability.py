@@ -94,6 +94,11 @@ def test_node_events_are_json_with_correlated_ids(
         ("node_start", "act"),
         ("node_end", "act"),
     ]
+    run_ids = {e["run_id"] for e in events if e["event"].startswith("node_")}
+    assert len(run_ids) == 1, "every node event names the same run"
+    written = [e for e in events if e["event"] == "checkpoint_written"]
+    assert len(written) == 4
+    assert all(e["thread_id"] == thread and e["checkpoint_id"] for e in written)
     for event in events:
         if event["event"].startswith("node_"):
             assert event["thread_id"] == thread

@@ -62,7 +62,9 @@ class Call(Generic[T, R]):
     size: int = 0
     """Bytes the call writes (checkpoints and writes), for metrics."""
     thread_id: str | None = None
-    """The thread the call reads or writes, for spans."""
+    """The thread the call reads or writes, for spans and events."""
+    checkpoint_id: str | None = None
+    """The checkpoint a put writes, for events."""
 
 
 def _identity(value: Any) -> Any:
@@ -203,9 +205,16 @@ class StatewardSaver(EffectStoreMixin, BaseCheckpointSaver[str]):
                 "put",
                 rows.size,
                 key[0],
+                checkpoint["id"],
             )
         return Call(
-            lambda: _ops.put(rows, expect), "write", finish, "put", rows.size, key[0]
+            lambda: _ops.put(rows, expect),
+            "write",
+            finish,
+            "put",
+            rows.size,
+            key[0],
+            checkpoint["id"],
         )
 
     def _put_writes_call(

@@ -25,6 +25,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from stateward import errors
 from stateward.core.heads import Expectation, ThreadKey
+from stateward.observability import metrics
 from stateward.statements import DuplicateKeyError, Json, Op, Row, Statement
 
 INLINE_STR_LIMIT = 256
@@ -131,8 +132,10 @@ def _from_joined(
 ) -> list[CheckpointTuple]:
     """Tuples from rows that carry their values and writes as parallel arrays."""
     tuples = []
+    loaded = 0
     for row in rows:
         thread_id, ns, checkpoint_id = row[0], row[1], row[2]
+        loaded += len(row[5]) + sum(len(b or b"") for b in row[12] or ())
         body = serde.loads_typed((row[4], row[5]))
         body["channel_versions"] = _from_json(row[6])
         blob_rows = zip(*(row[9:13] if row[9] else ((),) * 4), strict=True)
@@ -145,6 +148,7 @@ def _from_joined(
             ((thread_id, ns, checkpoint_id, i, c, t, b) for i, c, t, b in write_rows),
         )
         tuples.append(_tuple(row[:9], body, values, writes))
+    metrics.CHECKPOINT_READ_BYTES.observe(loaded)
     return tuples
 
 
@@ -169,6 +173,8 @@ def _hydrate(
     )
     values = _group_values(serde, blob_rows)
     writes = _group_writes(serde, write_rows)
+    loaded = sum(len(row[5]) for row in rows) + sum(len(b[5] or b"") for b in blob_rows)
+    metrics.CHECKPOINT_READ_BYTES.observe(loaded)
     return [
         _tuple(row, body, values, writes)
         for row, body in zip(rows, bodies, strict=True)

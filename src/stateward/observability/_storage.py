@@ -44,7 +44,13 @@ def storage_call(backend: str, call: Any) -> Iterator[None]:
             metrics.STORAGE_SECONDS.labels(backend, operation).observe(seconds)
     if operation == "put":
         metrics.CHECKPOINT_BYTES.labels(backend).observe(size)
-        _log.debug(events.CHECKPOINT_WRITTEN, backend=backend, bytes=size)
+        _log.debug(
+            events.CHECKPOINT_WRITTEN,
+            backend=backend,
+            thread_id=call.thread_id,
+            checkpoint_id=call.checkpoint_id,
+            bytes=size,
+        )
 
 
 def storage_retry(backend: str, error: BaseException) -> None:

@@ -3,7 +3,9 @@
 Pass it in the run's config (``graph.invoke(x, {"callbacks": [GraphObserver()]})``;
 the server attaches one to every run). It emits ``node_start`` (debug),
 ``node_end`` and ``node_error`` events, counts and times nodes, and opens an
-``invoke_workflow {graph}`` span with a child span per node.
+``invoke_workflow {graph}`` span with a child span per node. Given a ``notifier``
+(e.g. a :class:`~stateward.observability.webhook.WebhookNotifier`), it reports each
+graph run that ends with an error.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from langgraph.errors import GraphBubbleUp
 
 from stateward.observability import logging as events
 from stateward.observability import metrics, tracing
+from stateward.observability.webhook import FailureNotifier, RunFailure
 
 
 @dataclass(slots=True)
@@ -29,6 +32,8 @@ class _Open:
     started: float
     span: Any
     token: Any = None
+    parent: _Open | None = None
+    failed_node: str | None = None  # on a graph run: its first node that raised
 
 
 class GraphObserver(BaseCallbackHandler):
@@ -36,9 +41,10 @@ class GraphObserver(BaseCallbackHandler):
 
     run_inline = True  # cheap and ordered: no hop to an executor per callback
 
-    def __init__(self) -> None:
+    def __init__(self, *, notifier: FailureNotifier | None = None) -> None:
         self._open: dict[UUID, _Open] = {}
         self._log = events.get_logger()
+        self._notifier = notifier
 
     def on_chain_start(
         self,
@@ -59,7 +65,12 @@ class GraphObserver(BaseCallbackHandler):
             self._start_node(run_id, name, metadata, parent)
 
     def _start_graph(self, run_id: UUID, name: str, metadata: dict[str, Any]) -> None:
-        fields = {"graph": name, "thread_id": metadata.get("thread_id")}
+        # The root run id is the run's own: a caller's config["run_id"] when given.
+        fields = {
+            "graph": name,
+            "thread_id": metadata.get("thread_id"),
+            "run_id": str(run_id),
+        }
         attributes = {
             tracing.OPERATION_NAME: "invoke_workflow",
             "gen_ai.workflow.name": name,
@@ -73,12 +84,19 @@ class GraphObserver(BaseCallbackHandler):
     def _start_node(
         self, run_id: UUID, node: str, metadata: dict[str, Any], parent: _Open
     ) -> None:
-        fields = {**parent.fields, "node": node, "step": metadata.get("langgraph_step")}
+        fields = {
+            **parent.fields,
+            "node": node,
+            "step": metadata.get("langgraph_step"),
+            "task": metadata.get("langgraph_checkpoint_ns"),
+        }
         attributes = {"stateward.node": node, "stateward.step": fields["step"] or 0}
         if fields.get("thread_id") is not None:
             attributes[tracing.CONVERSATION_ID] = str(fields["thread_id"])
         span = tracing.start_span(f"node {node}", attributes, parent.span)
-        self._open[run_id] = _Open(node, fields, time.perf_counter(), span)
+        self._open[run_id] = _Open(
+            node, fields, time.perf_counter(), span, parent=parent
+        )
         # Debug: node_end carries the same ids and the duration; at INFO, one event
         # per node keeps logging's cost per step small.
         self._log.debug(events.NODE_START, **fields)
@@ -101,6 +119,16 @@ class GraphObserver(BaseCallbackHandler):
         if run.token is not None:
             tracing.leave_workflow(run.token)
         if run.node is None:
+            if failed and self._notifier is not None:
+                assert error is not None  # noqa: S101 - failed implies an error
+                self._notifier.notify(
+                    RunFailure.from_error(
+                        run.fields["graph"],
+                        run.fields["thread_id"],
+                        run.failed_node,
+                        error,
+                    )
+                )
             return
         seconds = time.perf_counter() - run.started
         outcome = "error" if failed else "success"
@@ -108,6 +136,8 @@ class GraphObserver(BaseCallbackHandler):
         metrics.NODE_SECONDS.labels(run.node).observe(seconds)
         if failed:
             assert error is not None  # noqa: S101 - failed implies an error
+            if run.parent is not None and run.parent.failed_node is None:
+                run.parent.failed_node = run.node
             self._log.warning(
                 events.NODE_ERROR,
                 **run.fields,

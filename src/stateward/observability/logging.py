@@ -25,6 +25,7 @@ CHECKPOINT_READ: Final = "checkpoint_read"
 CONFLICT: Final = "conflict"
 STORAGE_RETRY: Final = "storage_retry"
 EFFECT_REPLAYED: Final = "effect_replayed"
+WEBHOOK_FAILED: Final = "webhook_failed"
 
 _PROCESSORS: Final[list[Any]] = [
     structlog.stdlib.filter_by_level,  # first: a filtered event costs nothing more

@@ -59,6 +59,12 @@ CHECKPOINT_BYTES: Final = _histogram(
     ["backend"],
     _BYTES_BUCKETS,
 )
+CHECKPOINT_READ_BYTES: Final = _histogram(
+    "stateward_checkpoint_read_bytes",
+    "Serialised size of the checkpoints and values a read loaded.",
+    [],
+    _BYTES_BUCKETS,
+)
 STORAGE_ERRORS: Final = _counter(
     "stateward_storage_errors",
     "Saver operations that failed, by error type.",
