@@ -13,6 +13,15 @@ from stateward.observability import metrics, tracing
 
 _log = events.get_logger()
 
+UNTRACED = frozenset({"put_writes"})
+"""Operations without a span of their own: a run writes pending writes once per task,
+so their spans would outnumber all others; their latency is in the metrics."""
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
 
 @contextmanager
 def storage_call(backend: str, call: Any) -> Iterator[None]:
@@ -23,7 +32,8 @@ def storage_call(backend: str, call: Any) -> Iterator[None]:
     if call.thread_id is not None:
         attributes[tracing.CONVERSATION_ID] = call.thread_id
     started = time.perf_counter()
-    with tracing.span(f"checkpoint {operation}", attributes):
+    traced = operation not in UNTRACED
+    with tracing.span(f"checkpoint {operation}", attributes) if traced else _nothing():
         try:
             yield
         except errors.ConflictError as exc:
@@ -44,6 +54,7 @@ def storage_call(backend: str, call: Any) -> Iterator[None]:
             metrics.STORAGE_SECONDS.labels(backend, operation).observe(seconds)
     if operation == "put":
         metrics.CHECKPOINT_BYTES.labels(backend).observe(size)
+    if operation == "put" and events.debug_enabled():
         _log.debug(
             events.CHECKPOINT_WRITTEN,
             backend=backend,

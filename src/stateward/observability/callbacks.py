@@ -99,7 +99,8 @@ class GraphObserver(BaseCallbackHandler):
         )
         # Debug: node_end carries the same ids and the duration; at INFO, one event
         # per node keeps logging's cost per step small.
-        self._log.debug(events.NODE_START, **fields)
+        if events.debug_enabled():
+            self._log.debug(events.NODE_START, **fields)
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
         self._finish(run_id, None)

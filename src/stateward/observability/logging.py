@@ -12,6 +12,7 @@ import logging
 import sys
 from typing import Any, Final
 
+import orjson
 import structlog
 
 LOGGER_NAME: Final = "stateward"
@@ -33,8 +34,16 @@ _PROCESSORS: Final[list[Any]] = [
     structlog.processors.add_log_level,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
     structlog.processors.format_exc_info,
-    structlog.processors.JSONRenderer(),
+    structlog.processors.JSONRenderer(
+        serializer=lambda event, **_: orjson.dumps(event, default=str).decode()
+    ),
 ]
+
+
+def debug_enabled() -> bool:
+    """Whether debug events would be emitted: check before building one, since
+    structlog runs its processors before the logging level is consulted."""
+    return logging.getLogger(LOGGER_NAME).isEnabledFor(logging.DEBUG)
 
 
 def get_logger() -> Any:
