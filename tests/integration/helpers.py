@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypedDict
 
 import psycopg
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
@@ -292,3 +292,29 @@ def raw_sql(backend: Backend, target: str) -> Iterator[Callable[..., list[Any]]]
                 return cur.fetchall() if cur.description else []
 
             yield run
+
+
+class Steps(TypedDict):
+    """Each node appends its name."""
+
+    log: Annotated[list[str], operator.add]
+
+
+def plan_act_graph(saver: Any, name: str, fail_in: str | None = None) -> Any:
+    """START -> plan -> act -> END; the node named ``fail_in`` raises KeyError."""
+
+    def node(node_name: str) -> Any:
+        def run(state: Steps) -> dict[str, list[str]]:
+            if node_name == fail_in:
+                raise KeyError(node_name)
+            return {"log": [node_name]}
+
+        return run
+
+    builder = StateGraph(Steps)
+    builder.add_node("plan", node("plan"))
+    builder.add_node("act", node("act"))
+    builder.add_edge(START, "plan")
+    builder.add_edge("plan", "act")
+    builder.add_edge("act", END)
+    return builder.compile(checkpointer=saver, name=name)

@@ -4,24 +4,23 @@ metrics text linted by promtool, the Grafana dashboard's structure and queries."
 from __future__ import annotations
 
 import json
-import operator
 import re
 import shutil
 import subprocess
 import uuid
 from pathlib import Path
-from typing import Annotated, Any, TypedDict
+from typing import Any
 
 import pytest
 import yaml
 from langgraph.checkpoint.base import empty_checkpoint
-from langgraph.graph import END, START, StateGraph
 from prometheus_client import REGISTRY, generate_latest
 
 import stateward.observability.metrics  # noqa: F401 - registers the metrics
 from stateward import errors
 from stateward.checkpoint import SqliteSaver
 from stateward.observability import GraphObserver
+from tests.integration.helpers import plan_act_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus" / "stateward-rules.yml"
@@ -87,28 +86,8 @@ def test_rule_unit_tests_pass() -> None:
     assert {"StatewardNodeFailureRateHigh", "StatewardConflictRateHigh"} <= tested
 
 
-class Steps(TypedDict):
-    """Each node appends its name."""
-
-    log: Annotated[list[str], operator.add]
-
-
 def _graph(saver: SqliteSaver, fail_in: str | None = None) -> Any:
-    def node(name: str) -> Any:
-        def run(state: Steps) -> dict[str, list[str]]:
-            if name == fail_in:
-                raise KeyError(name)
-            return {"log": [name]}
-
-        return run
-
-    builder = StateGraph(Steps)
-    builder.add_node("plan", node("plan"))
-    builder.add_node("act", node("act"))
-    builder.add_edge(START, "plan")
-    builder.add_edge("plan", "act")
-    builder.add_edge("act", END)
-    return builder.compile(checkpointer=saver, name="deploy_graph")
+    return plan_act_graph(saver, "deploy_graph", fail_in)
 
 
 def test_metrics_text_passes_promtool_lint(tmp_path: Path) -> None:

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-import operator
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypedDict
+from typing import Any
 
 import pytest
-from langgraph.graph import END, START, StateGraph
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -21,7 +17,8 @@ from prometheus_client import REGISTRY
 
 from stateward import errors
 from stateward.checkpoint import SqliteSaver
-from stateward.observability import GraphObserver, configure_logging
+from stateward.observability import GraphObserver
+from tests.integration.helpers import plan_act_graph
 
 _EXPORTER = InMemorySpanExporter()
 
@@ -34,37 +31,8 @@ def tracer_provider() -> None:
     trace.set_tracer_provider(provider)
 
 
-@pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
-    """Stateward's events, captured as the JSON lines an operator would see."""
-    stream = io.StringIO()
-    configure_logging(level=logging.DEBUG, stream=stream)
-    yield stream
-    configure_logging(level=100)  # silence again for other tests
-
-
-class Steps(TypedDict):
-    """Each node appends its name."""
-
-    log: Annotated[list[str], operator.add]
-
-
 def _graph(saver: SqliteSaver, fail_in: str | None = None) -> Any:
-    def node(name: str) -> Any:
-        def run(state: Steps) -> dict[str, list[str]]:
-            if name == fail_in:
-                raise KeyError(name)
-            return {"log": [name]}
-
-        return run
-
-    builder = StateGraph(Steps)
-    builder.add_node("plan", node("plan"))
-    builder.add_node("act", node("act"))
-    builder.add_edge(START, "plan")
-    builder.add_edge("plan", "act")
-    builder.add_edge("act", END)
-    return builder.compile(checkpointer=saver, name="demo_graph")
+    return plan_act_graph(saver, "demo_graph", fail_in)
 
 
 def _events(stream: io.StringIO) -> list[dict[str, Any]]:

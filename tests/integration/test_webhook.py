@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import operator
 import socket
 import threading
@@ -18,7 +17,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 
 from stateward.checkpoint import SqliteSaver
-from stateward.observability import GraphObserver, configure_logging
+from stateward.observability import GraphObserver
 from stateward.observability.webhook import MESSAGE_LIMIT, WebhookNotifier
 
 PRIVATE = "state-value-that-must-not-leave"
@@ -69,15 +68,6 @@ def receiver() -> Iterator[_Receiver]:
     server.shutdown()
     server.server_close()
     thread.join(5)
-
-
-@pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
-    """Stateward's events, captured as JSON lines."""
-    stream = io.StringIO()
-    configure_logging(level=logging.DEBUG, stream=stream)
-    yield stream
-    configure_logging(level=100)  # silence again for other tests
 
 
 class Steps(TypedDict):
