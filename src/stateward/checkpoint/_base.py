@@ -116,13 +116,23 @@ class StatewardSaver(EffectStoreMixin, BaseCheckpointSaver[str]):
         raise NotImplementedError
 
     def _execute(self, call: Call[Any, R]) -> R:
-        with observe.storage_call(self.dialect, call):
+        observation = observe.Observation(self.dialect, call)
+        try:
             result = self._run(call)
+        except BaseException as exc:
+            observation.failed(exc)
+            raise
+        observation.succeeded()
         return call.finish(result)
 
     async def _aexecute(self, call: Call[Any, R]) -> R:
-        with observe.storage_call(self.dialect, call):
+        observation = observe.Observation(self.dialect, call)
+        try:
             result = await self._arun(call)
+        except BaseException as exc:
+            observation.failed(exc)
+            raise
+        observation.succeeded()
         return call.finish(result)
 
     # -- the calls ------------------------------------------------------------------

@@ -133,8 +133,8 @@ class GraphObserver(BaseCallbackHandler):
             return
         seconds = time.perf_counter() - run.started
         outcome = "error" if failed else "success"
-        metrics.NODE_EXECUTIONS.labels(run.node, outcome).inc()
-        metrics.NODE_SECONDS.labels(run.node).observe(seconds)
+        metrics.child(metrics.NODE_EXECUTIONS, run.node, outcome).inc()
+        metrics.child(metrics.NODE_SECONDS, run.node).observe(seconds)
         if failed:
             assert error is not None  # noqa: S101 - failed implies an error
             if run.parent is not None and run.parent.failed_node is None:

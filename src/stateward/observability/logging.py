@@ -40,10 +40,13 @@ _PROCESSORS: Final[list[Any]] = [
 ]
 
 
+_STDLIB_LOGGER: Final = logging.getLogger(LOGGER_NAME)
+
+
 def debug_enabled() -> bool:
     """Whether debug events would be emitted: check before building one, since
     structlog runs its processors before the logging level is consulted."""
-    return logging.getLogger(LOGGER_NAME).isEnabledFor(logging.DEBUG)
+    return _STDLIB_LOGGER.isEnabledFor(logging.DEBUG)
 
 
 def get_logger() -> Any:

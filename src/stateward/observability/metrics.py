@@ -33,6 +33,21 @@ class _Noop:
         pass
 
 
+_children: dict[tuple[Any, ...], Any] = {}
+
+
+def child(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, looked up once: labels() takes a lock each time.
+
+    Only for label values from a small fixed set (backend, operation, node name).
+    """
+    key = (id(metric), *labels)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = metric.labels(*labels)
+    return found
+
+
 def _histogram(
     name: str, doc: str, labels: list[str], buckets: tuple[float, ...]
 ) -> Any:

@@ -10,8 +10,6 @@ server, not here.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Final
 
 try:
@@ -56,24 +54,17 @@ def tracer() -> Any:
     return _TRACER
 
 
-@contextmanager
-def span(name: str, attributes: dict[str, Any]) -> Iterator[Any]:
-    """A span around the block (recording exceptions), or nothing at all."""
-    current = tracer()
-    if current is None:
-        yield None
-        return
-    # Not made current: nothing runs inside a checkpoint operation that could
-    # parent on it, and attaching a context costs as much as the span itself.
-    parent = _workflow_span.get()
-    context = trace.set_span_in_context(parent) if parent is not None else None
-    active = current.start_span(name, context=context, attributes=attributes)
-    try:
-        yield active
-    except BaseException as exc:
-        end_span(active, exc)
-        raise
-    active.end()
+def enabled() -> bool:
+    """Whether spans go anywhere: OpenTelemetry is installed and a provider is set
+    (until then every span would be a no-op, not worth creating)."""
+    return AVAILABLE and not isinstance(
+        trace.get_tracer_provider(), trace.ProxyTracerProvider
+    )
+
+
+def workflow_span() -> Any:
+    """The span of the run this context belongs to, if any."""
+    return _workflow_span.get()
 
 
 def start_span(name: str, attributes: dict[str, Any], parent: Any = None) -> Any:
