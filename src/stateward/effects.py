@@ -21,7 +21,6 @@ import functools
 import hashlib
 import inspect
 import json
-import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar, cast
@@ -37,6 +36,8 @@ from langgraph.config import get_config
 from stateward import errors
 from stateward.checkpoint._base import StatewardSaver
 from stateward.checkpoint._effects import EffectKey, EffectRecord
+from stateward.observability import logging as events
+from stateward.observability import metrics
 
 __all__ = [
     "IDEMPOTENCY_KEY_ARG",
@@ -54,7 +55,7 @@ T = TypeVar("T")
 IDEMPOTENCY_KEY_ARG = "idempotency_key"
 """An effect function with a parameter of this name receives the idempotency key."""
 
-logger = logging.getLogger(__name__)
+_log = events.get_logger()
 _current_key: ContextVar[str | None] = ContextVar("stateward_effect_key", default=None)
 _MISSING: Any = object()
 
@@ -180,13 +181,13 @@ def _replayed(ctx: _Context, record: EffectRecord, request: str) -> Any:
             request_hash=request,
         )
     if not record.inserted:
-        logger.info(
-            "effect_replayed",
-            extra={
-                "thread_id": ctx.key.thread_id,
-                "task_id": ctx.key.task_id,
-                "effect_key": ctx.key.effect_key,
-            },
+        metrics.EFFECT_REPLAYS.inc()
+        _log.info(
+            events.EFFECT_REPLAYED,
+            thread_id=ctx.key.thread_id,
+            checkpoint_ns=ctx.key.checkpoint_ns,
+            task_id=ctx.key.task_id,
+            effect_key=ctx.key.effect_key,
         )
     return record.result
 

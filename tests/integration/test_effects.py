@@ -8,6 +8,7 @@ them in new processes, and counts what the service saw.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import operator
 import os
@@ -27,6 +28,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.config import get_config
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, RetryPolicy, interrupt
+from prometheus_client import REGISTRY
 
 from stateward import errors
 from stateward.checkpoint import AsyncPostgresSaver, AsyncSqliteSaver
@@ -80,8 +82,12 @@ class Flaky(Exception):
 # -- semantics ---------------------------------------------------------------------
 
 
-def test_retried_node_gets_the_recorded_result(backend: tuple[Backend, str]) -> None:
-    """A node retried after its effect gets the recorded result; the effect ran once."""
+def test_retried_node_gets_the_recorded_result(
+    backend: tuple[Backend, str], log_lines: io.StringIO
+) -> None:
+    """A node retried after its effect gets the recorded result; the effect ran once;
+    the replay is logged and counted."""
+    replays = REGISTRY.get_sample_value("stateward_effect_replays_total") or 0.0
     calls: list[str] = []
     attempts: list[str] = []
 
@@ -104,6 +110,10 @@ def test_retried_node_gets_the_recorded_result(backend: tuple[Backend, str]) -> 
     assert len(calls) == 1
     assert calls[0].startswith("stateward-")
     assert attempts == ["ann@example.com", "ann@example.com"]
+    assert REGISTRY.get_sample_value("stateward_effect_replays_total") == replays + 1
+    events = [json.loads(line) for line in log_lines.getvalue().splitlines()]
+    replayed = [e for e in events if e["event"] == "effect_replayed"]
+    assert [(e["thread_id"], e["effect_key"]) for e in replayed] == [("t1", "email")]
 
 
 def test_run_resumed_after_a_failure_replays_the_effect(
