@@ -21,6 +21,8 @@ from typing import Any
 from langchain_core.messages import BaseMessage, RemoveMessage, convert_to_messages
 from langgraph.graph.message import add_messages
 
+from stateward import errors
+
 
 def _ids(messages: Sequence[Any]) -> set[str]:
     return {m.id for m in messages if getattr(m, "id", None)}
@@ -47,7 +49,9 @@ def add_messages_once(left: Any, right: Any) -> Any:
 def keys_seen(limit: int = 1000) -> Callable[[list[str], list[str] | str], list[str]]:
     """A reducer keeping the ``limit`` most recent distinct keys, oldest first."""
     if limit < 1:
-        raise ValueError("limit must be at least 1")
+        raise errors.InvalidInputError(
+            f"keys_seen needs a limit of at least 1, not {limit}"
+        )
 
     def reduce(left: list[str], right: list[str] | str) -> list[str]:
         merged = list(left or [])

@@ -156,19 +156,18 @@ def die_with_parent() -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
 
 
-def serve_loops(backend: str, target: str, thread_id: str) -> int:
-    """Fork a new process for each ``go <until>`` line; report how each ended."""
+def serve_forks(handle: Callable[[list[str]], Any]) -> int:
+    """Fork a new process for each line on stdin, which runs ``handle(fields)`` and
+    reports ``done <json>``; then report how the process ended."""
     for line in sys.stdin:
-        until = int(line.split()[1])
+        fields = line.split()
         pid = os.fork()
         if pid == 0:  # the new process: nothing is open yet but stdio
             code = 1
             try:
                 die_with_parent()
                 say(f"child {os.getpid()}")
-                with open_saver(backend, target) as saver:
-                    result = run_loop(saver, thread_id, until)
-                say("done " + json.dumps(result))
+                say("done " + json.dumps(handle(fields)))
                 code = 0
             except BaseException:  # noqa: BLE001 - reported, then the process ends
                 traceback.print_exc()
@@ -178,6 +177,16 @@ def serve_loops(backend: str, target: str, thread_id: str) -> int:
         _, status = os.waitpid(pid, 0)
         say(f"exit {pid} {os.waitstatus_to_exitcode(status)}")
     return 0
+
+
+def serve_loops(backend: str, target: str, thread_id: str) -> int:
+    """Fork a new process for each ``go <until>`` line; report how each ended."""
+
+    def handle(fields: list[str]) -> Any:
+        with open_saver(backend, target) as saver:
+            return run_loop(saver, thread_id, int(fields[1]))
+
+    return serve_forks(handle)
 
 
 def main(argv: list[str]) -> int:

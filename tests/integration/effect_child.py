@@ -21,11 +21,10 @@ import operator
 import os
 import sys
 import threading
-import traceback
 import urllib.request
 from typing import Annotated, Any, TypedDict
 
-from crash_child import BLOCK_LIMIT, die_with_parent, say
+from crash_child import BLOCK_LIMIT, say, serve_forks
 from langgraph.graph import END, START, StateGraph
 
 from stateward.checkpoint import PostgresSaver
@@ -102,24 +101,8 @@ def run(dsn: str, url: str, mode: str, thread_id: str) -> dict[str, Any]:
 
 
 def serve(dsn: str, url: str) -> int:
-    for line in sys.stdin:
-        _, mode, thread_id = line.split()
-        pid = os.fork()
-        if pid == 0:  # the new process: nothing is open yet but stdio
-            code = 1
-            try:
-                die_with_parent()
-                say(f"child {os.getpid()}")
-                say("done " + json.dumps(run(dsn, url, mode, thread_id)))
-                code = 0
-            except BaseException:  # noqa: BLE001 - reported, then the process ends
-                traceback.print_exc()
-                sys.stderr.flush()
-            finally:
-                os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        say(f"exit {pid} {os.waitstatus_to_exitcode(status)}")
-    return 0
+    """Fork a run for each ``go <mode> <thread>`` line (see crash_child.serve_forks)."""
+    return serve_forks(lambda fields: run(dsn, url, fields[1], fields[2]))
 
 
 if __name__ == "__main__":

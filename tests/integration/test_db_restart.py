@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypedDict
 import psycopg
 import pytest
 from langgraph.graph import END, START, StateGraph
+from prometheus_client import REGISTRY
 
 from stateward.checkpoint import AsyncPostgresSaver, PostgresSaver
 from tests.conftest import ADMIN_DSN
@@ -38,6 +39,13 @@ def _started_at() -> object:
         row = conn.execute("SELECT pg_postmaster_start_time()").fetchone()
     assert row is not None
     return row[0]
+
+
+def _retries() -> float:
+    value = REGISTRY.get_sample_value(
+        "stateward_storage_retries_total", {"backend": "postgres"}
+    )
+    return value or 0.0
 
 
 class Chain(TypedDict):
@@ -67,6 +75,7 @@ def _graph(saver: Any) -> Any:
 def test_sync_run_survives_a_database_restart(pg_dsn: str) -> None:
     """A run whose middle node restarts PostgreSQL completes with the full state."""
     started = _started_at()
+    retries = _retries()
     with PostgresSaver.from_conn_string(pg_dsn, pool_size=4) as saver:
         saver.setup()
         config: Any = {"configurable": {"thread_id": "restart"}}
@@ -74,6 +83,7 @@ def test_sync_run_survives_a_database_restart(pg_dsn: str) -> None:
         assert result["log"] == ["before", "restart", "after"]
         assert _graph(saver).get_state(config).values == result
     assert _started_at() != started, "the server was not restarted"
+    assert _retries() > retries, "the restart should have been ridden out by retries"
 
 
 @pytest.mark.postgres

@@ -163,6 +163,12 @@ def test_replayed_input_is_processed_once() -> None:
     assert state["processed"] == ["k1"]
 
 
+def test_keys_seen_rejects_a_useless_limit() -> None:
+    """A limit below one is a clear, typed error."""
+    with pytest.raises(errors.InvalidInputError, match="at least 1"):
+        keys_seen(limit=0)
+
+
 def test_keys_seen_is_bounded() -> None:
     """Only the most recent distinct keys are kept."""
     reduce = keys_seen(limit=2)

@@ -51,7 +51,6 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 CONNECTION_KWARGS: dict[str, Any] = {"autocommit": True}
 
 
-PG = "PostgreSQL"
 PROBE_TIMEOUT = 2
 
 
@@ -157,7 +156,7 @@ class PostgresDriver:
             return _retrying.call(
                 self._retry,
                 is_transient,
-                "PostgreSQL",
+                "postgres",
                 self._run_checked,
                 make_op,
                 mode,
@@ -250,7 +249,7 @@ class AsyncPostgresDriver:
             return await _retrying.acall(
                 self._retry,
                 is_transient,
-                "PostgreSQL",
+                "postgres",
                 self._run_checked,
                 make_op,
                 mode,

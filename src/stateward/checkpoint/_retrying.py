@@ -21,6 +21,9 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 
+_NAMES = {"postgres": "PostgreSQL", "sqlite": "SQLite"}
+
+
 class _Attempts:
     """The retry phase of one call: what is left of the budget after the first try."""
 
@@ -28,25 +31,23 @@ class _Attempts:
         self,
         policy: StorageRetry,
         is_transient: Callable[[BaseException], bool],
-        what: str,
+        backend: str,
         started: float,
     ) -> None:
-        self.policy, self.is_transient, self.what = policy, is_transient, what
+        self.policy, self.is_transient, self.backend = policy, is_transient, backend
         self.remaining = policy.deadline - (time.monotonic() - started)
 
     def unavailable(
         self, exc: BaseException, tries: int
     ) -> errors.StorageUnavailableError:
+        name = _NAMES.get(self.backend, self.backend)
         return errors.StorageUnavailableError(
-            f"{self.what} unavailable after {tries} attempt(s): {exc}"
+            f"{name} unavailable after {tries} attempt(s): {exc}"
         )
 
     def retried(self, exc: BaseException | None) -> None:
         if exc is not None:
-            observe.storage_retry(self.what.lower(), exc)
-
-    def give_up_now(self) -> bool:
-        return self.policy.attempts <= 1 or self.remaining <= 0
+            observe.storage_retry(self.backend, exc)
 
     def kwargs(self) -> dict[str, Any]:
         def give_up(state: tenacity.RetryCallState) -> None:
@@ -69,10 +70,26 @@ class _Attempts:
         }
 
 
+def _retry_phase(
+    policy: StorageRetry,
+    is_transient: Callable[[BaseException], bool],
+    backend: str,
+    started: float,
+    first_failure: Exception,
+) -> dict[str, Any]:
+    """After a transient first failure: tenacity's arguments for the remaining tries,
+    or StorageUnavailableError when the policy leaves none."""
+    attempts = _Attempts(policy, is_transient, backend, started)
+    if policy.attempts <= 1 or attempts.remaining <= 0:
+        raise attempts.unavailable(first_failure, 1) from first_failure
+    attempts.retried(first_failure)
+    return attempts.kwargs()
+
+
 def call(
     policy: StorageRetry,
     is_transient: Callable[[BaseException], bool],
-    what: str,
+    backend: str,
     fn: Callable[P, T],
     *args: P.args,
     **kwargs: P.kwargs,
@@ -84,19 +101,15 @@ def call(
     except Exception as exc:
         if not is_transient(exc):
             raise
-        attempts = _Attempts(policy, is_transient, what, started)
-        if attempts.give_up_now():
-            raise attempts.unavailable(exc, 1) from exc
-        attempts.retried(exc)
-    retrying = tenacity.Retrying(**attempts.kwargs())
-    result: T = retrying(fn, *args, **kwargs)
+        retry_kwargs = _retry_phase(policy, is_transient, backend, started, exc)
+    result: T = tenacity.Retrying(**retry_kwargs)(fn, *args, **kwargs)
     return result
 
 
 async def acall(
     policy: StorageRetry,
     is_transient: Callable[[BaseException], bool],
-    what: str,
+    backend: str,
     fn: Callable[P, Awaitable[T]],
     *args: P.args,
     **kwargs: P.kwargs,
@@ -108,9 +121,5 @@ async def acall(
     except Exception as exc:
         if not is_transient(exc):
             raise
-        attempts = _Attempts(policy, is_transient, what, started)
-        if attempts.give_up_now():
-            raise attempts.unavailable(exc, 1) from exc
-        attempts.retried(exc)
-    retrying = tenacity.AsyncRetrying(**attempts.kwargs())
-    return await retrying(fn, *args, **kwargs)
+        retry_kwargs = _retry_phase(policy, is_transient, backend, started, exc)
+    return await tenacity.AsyncRetrying(**retry_kwargs)(fn, *args, **kwargs)

@@ -104,7 +104,7 @@ class SqliteDriver:
 
     def run(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:
         return _retrying.call(
-            self._retry, is_transient, "SQLite", self._run_once, make_op, mode
+            self._retry, is_transient, "sqlite", self._run_once, make_op, mode
         )
 
     def _run_once(self, make_op: Callable[[], Op[T]], mode: Mode) -> T:

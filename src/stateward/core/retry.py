@@ -51,9 +51,6 @@ class StorageRetry:
         }
 
 
-NO_RETRY = StorageRetry(attempts=1)
-
-
 TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 """HTTP statuses worth another try: timeouts, rate limits, server-side failures."""
 
